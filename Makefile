@@ -1,0 +1,29 @@
+# The README's two commands: `make run` and `make test`. Both create .venv and
+# install the package the first time; later calls skip the install (stamp file)
+# unless pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: install run test test-all bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)  ## train the default experiment (extra overrides: make run ARGS="model.activation=tanh")
+	$(BIN)/runner train $(ARGS)
+
+test: $(STAMP)  ## the fast test suite (slow/gpu/slurm tests are deselected)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-all: $(STAMP)  ## every test, including the slow ones
+	$(BIN)/python -m pytest -m "" $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

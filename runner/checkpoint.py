@@ -7,12 +7,13 @@ import torch
 from runner.io import atomic_torch_save
 
 
-def save_checkpoint(run_dir: Path, model, optimizer, stopper, order: torch.Generator, epoch: int, best: bool) -> None:
+def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator, epoch: int, best: bool) -> None:
     folder = Path(run_dir) / "checkpoints"
     state = {
         "epoch": epoch,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
         "early_stopping": stopper.state_dict(),
         "rng": {"torch": torch.get_rng_state(), "order": order.get_state()},
     }

@@ -21,9 +21,10 @@ from runner.losses import LOSSES
 from runner.models import MODELS
 from runner.optim import OPTIMIZERS
 from runner.regularization import RegularizationConfig
+from runner.schedulers import SCHEDULERS
 
 DEVICES = ("auto", "cpu", "cuda")
-MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
+MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
 
 
 @dataclass
@@ -37,6 +38,7 @@ class TrainerConfig:
     shuffle: bool = True  # reshuffle the training set every epoch
     progress: bool = True  # progress bar (shown only on a terminal)
     checkpoints: bool = True  # write checkpoints/{best,last}.pt
+    test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
 
     def __post_init__(self):
         require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
@@ -52,6 +54,7 @@ class RunConfig:
     data: Any = MISSING
     model: Any = MISSING
     optimizer: Any = MISSING
+    scheduler: Any = MISSING
     regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -83,7 +86,7 @@ def _member(group: str, node) -> Any:
 def validate(cfg: DictConfig) -> RunConfig:
     """Turn a composed config into checked dataclasses, or raise ConfigError naming the key."""
     values = {}
-    for group in ("data", "model", "optimizer", "regularization", "early_stopping", "trainer"):
+    for group in ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer"):
         if group not in cfg or OmegaConf.is_missing(cfg, group):
             raise ConfigError(group, "missing; select one, e.g. `{0}=<name>`".format(group))
         try:
@@ -93,5 +96,8 @@ def validate(cfg: DictConfig) -> RunConfig:
                 values[group] = OmegaConf.to_object(cfg[group])
         except ConfigError as err:
             raise err if err.key.startswith(f"{group}.") else err.under(group)
+    known = set(RunConfig.__dataclass_fields__) | {"hydra"}
+    for key in cfg:
+        require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
     LOSSES.check(cfg.loss, "loss")
     return RunConfig(**values, loss=cfg.loss, seed=cfg.seed)

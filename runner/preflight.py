@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from runner.config import validate
 from runner.errors import ConfigError
@@ -47,7 +47,8 @@ def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
         if not multirun:
             validate_point(base, overrides)
             return [base]
-        params = OmegaConf.to_container(base.hydra.sweeper.get("params") or {}, resolve=False)
+        params_node = base.hydra.sweeper.get("params")
+        params = OmegaConf.to_container(params_node) if params_node is not None else {}
         try:
             points = sweep_points(overrides, params)
         except HydraException:
@@ -88,8 +89,12 @@ def _prefix(where: str) -> str:
     return f"in {where}: " if where else ""
 
 
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0]
+
+
 def _omegaconf_message(err: OmegaConfBaseException) -> str:
-    first = str(err).strip().splitlines()[0]
+    first = _first_line(err)
     key = getattr(err, "full_key", None)
     return f"{key}: {first}" if key else first
 
@@ -100,6 +105,8 @@ def _explain(err: Exception, overrides, where: str) -> str:
     lines = [line for line in str(err).strip().splitlines() if line.strip()]
     lines = [line for line in lines if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type"))]
     key = getattr(cause, "full_key", None)
+    if key and isinstance(cause, ValidationError):
+        return _prefix(where) + f"{key}: {_first_line(cause)}"
     if key and ("not in" in str(cause) or "Could not override" in str(err)):
         parent, _, leaf = key.rpartition(".")
         valid = _valid_keys(parent, overrides, key)

@@ -5,7 +5,7 @@ groups so that biases (and other 1-d parameters) can be left undecayed, as in
 the textbooks.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -37,3 +37,22 @@ def param_groups(model: nn.Module, reg: RegularizationConfig):
     if undecayed:
         groups.append({"params": undecayed, "weight_decay": 0.0})
     return groups
+
+
+@dataclass
+class StepHooks:
+    """What regularizers add to a training step, as lists the loop runs in order:
+    batch transforms (noise, augmentation) on the inputs, penalties added to the
+    loss, and calls after backward (gradient clipping) and after the step (max-norm)."""
+
+    batch_transforms: list = field(default_factory=list)
+    penalties: list = field(default_factory=list)
+    after_backward: list = field(default_factory=list)
+    after_step: list = field(default_factory=list)
+
+
+def build_hooks(reg: RegularizationConfig, model: nn.Module) -> StepHooks:
+    hooks = StepHooks()
+    if callable(getattr(model, "penalty", None)):  # e.g. a sparse autoencoder's code penalty
+        hooks.penalties.append(model.penalty)
+    return hooks

@@ -1,6 +1,9 @@
 """The training loop: build everything from a validated config, fit, test the best epoch.
 
-Read `fit` top to bottom: it is the whole life of a run.
+Read `fit` top to bottom: it is the whole life of a run. What varies between
+experiments (model, loss, optimizer, schedule, regularizers, stopping rule) is
+built from the registries before the loop starts; the loop itself has no
+per-model branches.
 """
 
 import logging
@@ -20,8 +23,10 @@ from runner.environment import git_commit, machine, resolve_device, seed_everyth
 from runner.losses import build_loss
 from runner.models import build_model
 from runner.optim import build_optimizer
-from runner.regularization import param_groups
+from runner.regularization import build_hooks, param_groups
 from runner.run_log import RunLog
+from runner.schedulers import build_scheduler
+from runner.tasks import task_of
 
 log = logging.getLogger("runner")
 
@@ -36,10 +41,13 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
 
     data = load_dataset(cfg.data).to(device)
     model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
+    task = task_of(model)
     optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization))
+    scheduler = build_scheduler(cfg.scheduler, optimizer)
+    hooks = build_hooks(cfg.regularization, model)
     loss_fn = build_loss(cfg.loss)
     stopper = EarlyStopping(cfg.early_stopping)
-    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own stream
+    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
     run_log = RunLog(run_dir, hparams)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
@@ -47,13 +55,13 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     best_state, best_row, stop_reason = None, None, "completed"
     for epoch in range(1, trainer.epochs + 1):
         tick = time.perf_counter()
-        train_metrics = train_epoch(model, data.train, loss_fn, optimizer, trainer, order, f"epoch {epoch}")
+        train_metrics = train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
         seconds = time.perf_counter() - tick
-        val_metrics = evaluate(model, data.val, loss_fn, trainer.eval_batch_size)
         row = {
             "epoch": epoch,
-            **{f"train/{k}": v for k, v in train_metrics.items()},
-            **{f"val/{k}": v for k, v in val_metrics.items()},
+            **prefixed("train", train_metrics),
+            **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
+            **(prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)) if trainer.test_every_epoch else {}),
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": round(seconds, 4),
         }
@@ -67,22 +75,28 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best_row = row
         run_log.epoch(row, trainer.epochs, improved)
+        schedule_done = scheduler.step(row)
         if trainer.checkpoints:
-            save_checkpoint(run_dir, model, optimizer, stopper, order, epoch, best=improved)
-        if stopper.should_stop and epoch < trainer.epochs:
+            save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
+        if epoch < trainer.epochs and stopper.should_stop:
             stop_reason = "early_stopping"
             log.info(f"no improvement of {stopper.cfg.monitor} for {stopper.bad_epochs} epochs: stopping")
+            break
+        if epoch < trainer.epochs and schedule_done:
+            stop_reason = "schedule_done"
+            log.info("the learning-rate schedule has ended: stopping")
             break
 
     if best_state is not None and cfg.early_stopping.restore_best:
         model.load_state_dict(best_state)
-    test_metrics = evaluate(model, data.test, loss_fn, trainer.eval_batch_size)
-    log.info(f"test loss {test_metrics['loss']:.4f} accuracy {100 * test_metrics['accuracy']:.2f}% (epoch {stopper.best_epoch} weights)")
+    test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
+    log.info(f"test {format_metrics(test_metrics)} (epoch {stopper.best_epoch} weights)")
 
     best_row = best_row or row
     results = {
         "status": "finished",
         "stop_reason": stop_reason,
+        "task": task.name,
         "epochs_run": row["epoch"],
         "best_epoch": stopper.best_epoch,
         "monitor": cfg.early_stopping.monitor,
@@ -103,44 +117,65 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     return results
 
 
-def train_epoch(model, split: Split, loss_fn, optimizer, trainer, order: torch.Generator, desc: str) -> dict:
-    """One pass over the training set. Per-step outputs are kept as tensors (no
-    host sync per step); the epoch's loss and accuracy are computed once at the end."""
+def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, order: torch.Generator, desc: str) -> dict:
+    """One pass over the training set, in a fresh random order (or in order with
+    trainer.shuffle=false). Nothing here waits for the device: per-step records
+    stay tensors and the epoch's metrics are computed once at the end."""
     model.train()
     n = len(split)
     perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
     perm = perm.to(split.x.device)
-    steps = batches(n, trainer.batch_size, perm)
     show = trainer.progress and sys.stderr.isatty()
-    outputs = []
-    for idx in tqdm(steps, total=math.ceil(n / trainer.batch_size), desc=desc, leave=False, disable=not show):
-        out = model(split.x[idx])
-        loss = loss_fn(out, split.y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        outputs.append(out.detach())
-    with torch.no_grad():
-        logits = torch.cat(outputs)
-        targets = split.y[perm]
-        return {
-            "loss": loss_fn(logits, targets).item(),
-            "accuracy": (logits.argmax(1) == targets).float().mean().item(),
-        }
+    steps = tqdm(batches(n, trainer.batch_size, perm), total=math.ceil(n / trainer.batch_size), desc=desc, leave=False, disable=not show)
+    records = []
+    for idx in steps:
+        x, y = split.x[idx], split.y[idx]
+        for transform in hooks.batch_transforms:
+            x = transform(x)
+        target = task.target(x, y)
+        first = []  # L-BFGS evaluates the closure several times; record the first (pre-step) one
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            out = model(x)
+            loss = loss_fn(out, target)
+            total = loss
+            for penalty in hooks.penalties:
+                total = total + penalty()
+            total.backward()
+            for hook in hooks.after_backward:
+                hook()
+            if not first:
+                first.append(task.record(out, loss, len(idx)))
+            return total
+
+        optimizer.step(closure)
+        for hook in hooks.after_step:
+            hook()
+        records.append(first[0])
+    return task.summarise(records, task.target(split.x[perm], split.y[perm]), loss_fn)
 
 
 @torch.inference_mode()
-def evaluate(model, split: Split, loss_fn, batch_size: int) -> dict:
-    """Loss and accuracy over a split, in chunks (one giant batch is slower on CPU)."""
+def evaluate(model, task, split: Split, loss_fn, batch_size: int) -> dict:
+    """Metrics over a split, in chunks (one giant batch is slower on CPU)."""
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=split.x.device)
-    correct = torch.zeros((), device=split.x.device, dtype=torch.long)
+    records = []
     for start in range(0, len(split), batch_size):
         x, y = split.x[start : start + batch_size], split.y[start : start + batch_size]
         out = model(x)
-        loss_sum += loss_fn(out, y) * len(y)
-        correct += (out.argmax(1) == y).sum()
+        records.append(task.record(out, loss_fn(out, task.target(x, y)), len(y)))
     model.train(was_training)
-    n = len(split)
-    return {"loss": loss_sum.item() / n, "accuracy": correct.item() / n}
+    return task.summarise(records, task.target(split.x, split.y), loss_fn)
+
+
+def prefixed(prefix: str, metrics: dict) -> dict:
+    return {f"{prefix}/{k}": v for k, v in metrics.items()}
+
+
+def format_metrics(metrics: dict) -> str:
+    text = f"loss {metrics['loss']:.4f}"
+    if metrics.get("accuracy") is not None:
+        text += f" accuracy {100 * metrics['accuracy']:.2f}%"
+    return text

@@ -1,0 +1,57 @@
+"""What a model is trained to do, and how its outputs become metrics.
+
+A classifier predicts labels (loss + accuracy); an autoencoder reconstructs its
+input (loss only). Models declare theirs with a `task` attribute
+("classification" by default). The loop asks the task for the target of a batch
+and for the metrics of a whole epoch, so it never branches on the model kind.
+"""
+
+from typing import Dict, List, Optional
+
+import torch
+
+
+class Classification:
+    name = "classification"
+
+    @staticmethod
+    def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    @staticmethod
+    def record(out: torch.Tensor, loss: torch.Tensor, n: int):
+        # Keep the logits (no host sync per step); loss and accuracy are computed once per epoch.
+        return out.detach()
+
+    @staticmethod
+    def summarise(records: List[torch.Tensor], targets: torch.Tensor, loss_fn) -> Dict[str, Optional[float]]:
+        with torch.no_grad():
+            logits = torch.cat(records)
+            return {
+                "loss": loss_fn(logits, targets).item(),
+                "accuracy": (logits.argmax(1) == targets).sum().item() / len(targets),
+            }
+
+
+class Reconstruction:
+    name = "reconstruction"
+
+    @staticmethod
+    def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @staticmethod
+    def record(out: torch.Tensor, loss: torch.Tensor, n: int):
+        # Reconstructions are as big as the data: keep only the batch's summed loss.
+        return loss.detach() * n
+
+    @staticmethod
+    def summarise(records: List[torch.Tensor], targets: torch.Tensor, loss_fn) -> Dict[str, Optional[float]]:
+        return {"loss": (torch.stack(records).sum() / len(targets)).item(), "accuracy": None}
+
+
+TASKS = {"classification": Classification, "reconstruction": Reconstruction}
+
+
+def task_of(model) -> type:
+    return TASKS[getattr(model, "task", "classification")]

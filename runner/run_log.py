@@ -17,11 +17,11 @@ METRIC_COLUMNS = ("epoch", "train/loss", "train/accuracy", "val/loss", "val/accu
 
 
 class RunLog:
-    def __init__(self, run_dir: Path, hparams: dict):
+    def __init__(self, run_dir: Path, hparams: dict, rows=()):
         from torch.utils.tensorboard import SummaryWriter  # slow import: only when a run starts
 
         self.run_dir = Path(run_dir)
-        self.rows = []
+        self.rows = list(rows)  # earlier epochs of a resumed run
         self.hparams = hparams
         self.writer = SummaryWriter(log_dir=str(self.run_dir))
 

@@ -20,10 +20,12 @@ from runner.config import RunConfig
 from runner.data import Split, batches, load_dataset
 from runner.early_stopping import EarlyStopping
 from runner.environment import git_commit, machine, resolve_device, seed_everything, versions
+from runner.io import atomic_write_text
 from runner.losses import build_loss
 from runner.models import build_model
 from runner.optim import build_optimizer
 from runner.regularization import build_hooks, param_groups
+from runner.resume import ResumePoint, finished_results, restore
 from runner.run_log import RunLog
 from runner.schedulers import build_scheduler
 from runner.tasks import task_of
@@ -34,6 +36,9 @@ log = logging.getLogger("runner")
 def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     started = time.perf_counter()
     trainer = cfg.trainer
+    if trainer.resume == "auto" and finished_results(run_dir):
+        log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
+        return finished_results(run_dir)
     device = resolve_device(trainer.device)
     if trainer.threads:
         torch.set_num_threads(trainer.threads)
@@ -48,12 +53,14 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     loss_fn = build_loss(cfg.loss)
     stopper = EarlyStopping(cfg.early_stopping)
     order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
-    run_log = RunLog(run_dir, hparams)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
+    resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
+    run_log = RunLog(run_dir, hparams, rows=resumed.rows)
 
-    best_state, best_row, stop_reason = None, None, "completed"
-    for epoch in range(1, trainer.epochs + 1):
+    best_state, best_row, stop_reason = resumed.best_state, resumed.best_row, "completed"
+    row = resumed.rows[-1] if resumed.rows else None
+    for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
         tick = time.perf_counter()
         train_metrics = train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
         seconds = time.perf_counter() - tick
@@ -90,6 +97,8 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     if best_state is not None and cfg.early_stopping.restore_best:
         model.load_state_dict(best_state)
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
+    if task.name == "classification":
+        write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
     log.info(f"test {format_metrics(test_metrics)} (epoch {stopper.best_epoch} weights)")
 
     best_row = best_row or row
@@ -168,6 +177,15 @@ def evaluate(model, task, split: Split, loss_fn, batch_size: int) -> dict:
         records.append(task.record(out, loss_fn(out, task.target(x, y)), len(y)))
     model.train(was_training)
     return task.summarise(records, task.target(split.x, split.y), loss_fn)
+
+
+@torch.inference_mode()
+def write_predictions(path: Path, model, split: Split, batch_size: int) -> None:
+    """label,predicted per test example: what ensembles vote with and confusion matrices count."""
+    model.eval()
+    predicted = torch.cat([model(split.x[i : i + batch_size]).argmax(1) for i in range(0, len(split), batch_size)])
+    lines = ["label,predicted"] + [f"{a},{b}" for a, b in zip(split.y.tolist(), predicted.tolist())]
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def prefixed(prefix: str, metrics: dict) -> dict:

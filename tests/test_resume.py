@@ -1,0 +1,42 @@
+"""A run cut off mid-way and relaunched with trainer.resume=auto ends exactly like an uninterrupted one (CPU)."""
+
+import torch
+
+import runner.train
+from conftest import TINY
+from test_determinism import metrics_without_time
+
+ARGS = [*TINY, "trainer.epochs=4", "regularization=dropout", "regularization.dropout=0.3", "seed=5"]
+
+
+def test_cut_off_run_resumes_to_the_same_metrics_and_weights(cli, outputs, monkeypatch):
+    whole = outputs / "whole"
+    assert cli("train", *ARGS, f"hydra.run.dir={whole}").code == 0
+
+    cut = outputs / "cut"
+    real_epoch = runner.train.train_epoch
+    calls = []
+
+    def dies_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(runner.train, "train_epoch", dies_in_epoch_3)
+    assert cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto").code != 0
+    assert not (cut / "results.json").exists()
+    assert torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+
+    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    resumed = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
+    assert resumed.code == 0
+    assert "resuming" in resumed.out + resumed.err
+    assert metrics_without_time(cut) == metrics_without_time(whole)
+    a = torch.load(whole / "checkpoints" / "last.pt", weights_only=True)["model"]
+    b = torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    # Launching it again skips the finished run.
+    again = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
+    assert again.code == 0 and "already finished" in again.out + again.err

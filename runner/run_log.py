@@ -25,7 +25,7 @@ class RunLog:
         self.hparams = hparams
         self.writer = SummaryWriter(log_dir=str(self.run_dir))
 
-    def epoch(self, row: dict, total_epochs: int, improved: bool) -> None:
+    def epoch(self, row: dict, total_epochs: int, improved: bool, images=None) -> None:
         self.rows.append(row)
         atomic_write_text(self.run_dir / "metrics.csv", _to_csv(self.rows))
         for key, value in row.items():
@@ -34,6 +34,8 @@ class RunLog:
                 # train and val curves of the same metric share a section.
                 split, _, metric = key.partition("/")
                 self.writer.add_scalar(f"{metric}/{split}" if metric else key, value, row["epoch"])
+        for tag, image in (images or {}).items():
+            self.writer.add_image(tag, image, row["epoch"])
         self.writer.flush()
         log.info(_summary_line(row, total_epochs, improved))
 
@@ -51,9 +53,9 @@ class RunLog:
             "best/test_accuracy": results["test"]["accuracy"],
             "best/val_loss": results["val"]["loss"],
         }
+        metrics = {tag: value for tag, value in metrics.items() if value is not None}  # autoencoders: no accuracy
         for tag, value in metrics.items():
-            if value is not None:
-                self.writer.add_scalar(tag, value, results["best_epoch"])
+            self.writer.add_scalar(tag, value, results["best_epoch"])
         for summary in hparams(self.hparams, metrics):
             self.writer.file_writer.add_summary(summary)
 

@@ -6,6 +6,7 @@ input (loss only). Models declare theirs with a `task` attribute
 and for the metrics of a whole epoch, so it never branches on the model kind.
 """
 
+import dataclasses
 from typing import Dict, List, Optional
 
 import torch
@@ -13,6 +14,14 @@ import torch
 
 class Classification:
     name = "classification"
+
+    @staticmethod
+    def monitorable(early_stopping):
+        return early_stopping
+
+    @staticmethod
+    def images(model, split) -> Dict[str, torch.Tensor]:
+        return {}
 
     @staticmethod
     def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -35,6 +44,20 @@ class Classification:
 
 class Reconstruction:
     name = "reconstruction"
+
+    @staticmethod
+    def monitorable(early_stopping):
+        """Reconstructions have no accuracy: watch the matching loss instead."""
+        if early_stopping.monitor.endswith("accuracy"):
+            return dataclasses.replace(early_stopping, monitor=early_stopping.monitor.replace("accuracy", "loss"), mode="auto")
+        return early_stopping
+
+    @staticmethod
+    def images(model, split) -> Dict[str, torch.Tensor]:
+        """Validation inputs (top row) against their reconstructions, for TensorBoard."""
+        from runner.models.autoencoder import reconstruction_grid
+
+        return {"reconstructions": reconstruction_grid(model, split.x[:8], n=8)}
 
     @staticmethod
     def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

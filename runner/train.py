@@ -47,11 +47,11 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     data = load_dataset(cfg.data).to(device)
     model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
     task = task_of(model)
-    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization))
+    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), trainer.batch_size))
     scheduler = build_scheduler(cfg.scheduler, optimizer)
     hooks = build_hooks(cfg.regularization, model)
-    loss_fn = build_loss(cfg.loss)
-    stopper = EarlyStopping(cfg.early_stopping)
+    loss_fn = build_loss(cfg.loss, cfg.regularization)
+    stopper = EarlyStopping(task.monitorable(cfg.early_stopping))
     order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
@@ -81,13 +81,13 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         if improved:
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best_row = row
-        run_log.epoch(row, trainer.epochs, improved)
+        run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
         schedule_done = scheduler.step(row)
         if trainer.checkpoints:
             save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
         if epoch < trainer.epochs and stopper.should_stop:
-            stop_reason = "early_stopping"
-            log.info(f"no improvement of {stopper.cfg.monitor} for {stopper.bad_epochs} epochs: stopping")
+            stop_reason = stopper.stop_reason  # "early_stopping" or "time_limit"
+            log.info(f"{stopper.explanation()}: stopping")
             break
         if epoch < trainer.epochs and schedule_done:
             stop_reason = "schedule_done"
@@ -108,7 +108,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "task": task.name,
         "epochs_run": row["epoch"],
         "best_epoch": stopper.best_epoch,
-        "monitor": cfg.early_stopping.monitor,
+        "monitor": stopper.cfg.monitor,
         "tested_weights": "best" if best_state is not None and cfg.early_stopping.restore_best else "last",
         "train": {"loss": best_row["train/loss"], "accuracy": best_row["train/accuracy"]},
         "val": {"loss": best_row["val/loss"], "accuracy": best_row["val/accuracy"]},

@@ -51,7 +51,7 @@ def test_shift_moves_pixels_and_fills_zeros():
 
 
 def test_expanded_set_is_each_image_plus_four_shifts():
-    from runner.data import Split, expand_by_shifts, shift
+    from runner.data import expand_by_shifts, shift
 
     data = load_synthetic(SyntheticConfig(train_size=6))
     big = expand_by_shifts(data.train)

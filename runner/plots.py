@@ -1,0 +1,105 @@
+"""PNG figures for `runner compare` and `runner evaluate` (matplotlib, Agg: no display needed).
+
+Curves show, per group, the mean over seeds with a min–max band. Runs of
+different lengths (early stopping) are averaged over the runs that reached each
+epoch, so a group's line continues while at least one of its runs does; it is
+dashed from where some runs had stopped, since those points average fewer runs.
+"""
+
+import math
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: files only, works on headless machines and in workers
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+
+def epoch_envelope(runs: Sequence[Sequence[dict]], column: str) -> Tuple[List[int], List[float], List[float], List[float], List[int]]:
+    """Per epoch over the runs that reached it: (epochs, mean, min, max, number of runs); non-finite values are skipped."""
+    by_epoch: Dict[int, List[float]] = {}
+    for rows in runs:
+        for row in rows:
+            value = row.get(column, math.nan)
+            if isinstance(value, float) and math.isfinite(value):
+                by_epoch.setdefault(int(row["epoch"]), []).append(value)
+    epochs = sorted(by_epoch)
+    values = [by_epoch[e] for e in epochs]
+    return epochs, [sum(v) / len(v) for v in values], [min(v) for v in values], [max(v) for v in values], [len(v) for v in values]
+
+
+def plot_curves(groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel: str, path: Path, percent: bool = False) -> bool:
+    """One line per group, dashed where some of its runs had already stopped;
+    returns False (and writes nothing) if no group has this column."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = False
+    scale = 100 if percent else 1
+    for label, runs in groups.items():
+        epochs, mean, low, high, count = epoch_envelope(runs, column)
+        if not epochs:
+            continue
+        drawn = True
+        mean = [scale * v for v in mean]
+        full = [i for i, c in enumerate(count) if c == len(runs)]
+        last_full = full[-1] if full else 0
+        (line,) = ax.plot(epochs[: last_full + 1], mean[: last_full + 1], marker="o", markersize=3, label=f"{label} (n={len(runs)})")
+        if last_full + 1 < len(epochs):
+            ax.plot(epochs[last_full:], mean[last_full:], marker="o", markersize=3, linestyle="--", color=line.get_color())
+        ax.fill_between(epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(), alpha=0.2, linewidth=0)
+    if drawn:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{ylabel}: mean over seeds, band = min–max\n(dashed: some runs had stopped)", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return drawn
+
+
+def plot_points(groups: Dict[str, Sequence[Tuple[object, float]]], ylabel: str, path: Path) -> None:
+    """One column per group, one point per run (labelled with its seed), and the group mean as a bar."""
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(groups) + 2), 4.5))
+    for x, (label, points) in enumerate(groups.items()):
+        values = [100 * v for _, v in points]
+        if not values:
+            continue
+        # Spread the points sideways a little so equal scores stay visible.
+        offsets = [0.0] if len(values) == 1 else [-0.15 + 0.3 * i / (len(values) - 1) for i in range(len(values))]
+        ax.scatter([x + o for o in offsets], values, zorder=3)
+        for o, v, (seed, _) in zip(offsets, values, points):
+            ax.annotate(str(seed), (x + o, v), textcoords="offset points", xytext=(3, 3), fontsize=7)
+        ax.hlines(sum(values) / len(values), x - 0.3, x + 0.3, colors="black", linewidth=1.5, zorder=2)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(list(groups), rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{ylabel} per run (labels: seed; line: mean)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: Path, title: str) -> None:
+    """Rows: true class, columns: predicted class; each cell's count is written on it."""
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * n, 0.8 + 0.6 * n))
+    image = ax.imshow(matrix, cmap="Blues")
+    peak = max((max(row) for row in matrix), default=0)
+    for i in range(n):
+        for j in range(n):
+            count = matrix[i][j]
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color="white" if count > peak / 2 else "black")
+    ax.set_xticks(range(n), labels)
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

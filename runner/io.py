@@ -1,6 +1,7 @@
 """Atomic file writes: a reader never sees a half-written file (temp file + rename)."""
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -32,5 +33,16 @@ def atomic_write_text(path, text: str) -> None:
     _atomic_write(path, lambda f: f.write(text.encode()))
 
 
+def finite(obj):
+    """NaN and infinities become null: JSON has no such numbers, and readers choke on them."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def atomic_write_json(path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(finite(obj), indent=2, allow_nan=False) + "\n")

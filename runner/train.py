@@ -58,41 +58,48 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
     run_log = RunLog(run_dir, hparams, rows=resumed.rows)
 
-    best_state, best_row, stop_reason = resumed.best_state, resumed.best_row, "completed"
+    best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
     row = resumed.rows[-1] if resumed.rows else None
-    for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
-        tick = time.perf_counter()
-        train_metrics = train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
-        seconds = time.perf_counter() - tick
-        row = {
-            "epoch": epoch,
-            **prefixed("train", train_metrics),
-            **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
-            **(prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)) if trainer.test_every_epoch else {}),
-            "lr": optimizer.param_groups[0]["lr"],
-            "seconds": round(seconds, 4),
-        }
-        if not math.isfinite(row["train/loss"]):
-            run_log.epoch(row, trainer.epochs, improved=False)
-            stop_reason = "diverged"
-            log.warning(f"training loss is {row['train/loss']} at epoch {epoch}: stopping (diverged)")
-            break
-        improved = stopper.update(epoch, row)
-        if improved:
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best_row = row
-        run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
-        schedule_done = scheduler.step(row)
-        if trainer.checkpoints:
-            save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
-        if epoch < trainer.epochs and stopper.should_stop:
-            stop_reason = stopper.stop_reason  # "early_stopping" or "time_limit"
-            log.info(f"{stopper.explanation()}: stopping")
-            break
-        if epoch < trainer.epochs and schedule_done:
-            stop_reason = "schedule_done"
-            log.info("the learning-rate schedule has ended: stopping")
-            break
+    try:
+        for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
+            tick = time.perf_counter()
+            try:
+                train_metrics = train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
+            except Diverged as diverged:
+                # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
+                stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
+                log.warning(f"training loss became {diverged.loss} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
+                break
+            seconds = time.perf_counter() - tick
+            row = {
+                "epoch": epoch,
+                **prefixed("train", train_metrics),
+                **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
+                **(prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)) if trainer.test_every_epoch else {}),
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": round(seconds, 4),
+            }
+            improved = stopper.update(epoch, row)
+            if improved:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_row = row
+            run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
+            schedule_done = scheduler.step(row)
+            if trainer.checkpoints:
+                save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
+            if epoch < trainer.epochs and stopper.should_stop:
+                stop_reason = stopper.stop_reason  # "early_stopping" or "time_limit"
+                log.info(f"{stopper.explanation()}: stopping")
+                break
+            if epoch < trainer.epochs and schedule_done:
+                stop_reason = "schedule_done"
+                log.info("the learning-rate schedule has ended: stopping")
+                break
+    except KeyboardInterrupt:
+        # Graceful: checkpoints/last.pt holds the last whole epoch (trainer.resume=auto continues
+        # from it); test the best weights and write results.json. A second Ctrl-C quits at once.
+        stop_reason = "interrupted"
+        log.warning("interrupted: testing the best weights so far and writing results.json (Ctrl-C again quits at once)")
 
     if best_state is not None and cfg.early_stopping.restore_best:
         model.load_state_dict(best_state)
@@ -101,17 +108,18 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
     log.info(f"test {format_metrics(test_metrics)} (epoch {stopper.best_epoch} weights)")
 
-    best_row = best_row or row
+    best_row = best_row or row or {}
     results = {
-        "status": "finished",
+        "status": "interrupted" if stop_reason == "interrupted" else "finished",
         "stop_reason": stop_reason,
         "task": task.name,
-        "epochs_run": row["epoch"],
+        "epochs_run": row["epoch"] if row else 0,
+        "diverged_at": diverged_at,
         "best_epoch": stopper.best_epoch,
         "monitor": stopper.cfg.monitor,
         "tested_weights": "best" if best_state is not None and cfg.early_stopping.restore_best else "last",
-        "train": {"loss": best_row["train/loss"], "accuracy": best_row["train/accuracy"]},
-        "val": {"loss": best_row["val/loss"], "accuracy": best_row["val/accuracy"]},
+        "train": {"loss": best_row.get("train/loss"), "accuracy": best_row.get("train/accuracy")},
+        "val": {"loss": best_row.get("val/loss"), "accuracy": best_row.get("val/accuracy")},
         "test": test_metrics,
         "wall_time_s": round(time.perf_counter() - started, 3),
         "params": n_params,
@@ -162,7 +170,18 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
         for hook in hooks.after_step:
             hook()
         records.append(first[0])
-    return task.summarise(records, task.target(split.x[perm], split.y[perm]), loss_fn)
+    metrics = task.summarise(records, task.target(split.x[perm], split.y[perm]), loss_fn)
+    if not math.isfinite(metrics["loss"]):
+        raise Diverged(metrics["loss"], next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None))
+    return metrics
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite (step: the first batch, 1-based, whose record was)."""
+
+    def __init__(self, loss: float, step):
+        super().__init__(f"loss {loss} at step {step}")
+        self.loss, self.step = loss, step
 
 
 @torch.inference_mode()

@@ -25,5 +25,8 @@ test: $(STAMP)  ## the fast test suite (slow/gpu/slurm tests are deselected)
 test-all: $(STAMP)  ## every test, including the slow ones
 	$(BIN)/python -m pytest -m "" $(ARGS)
 
+bench: $(STAMP)  ## the project against a plain PyTorch loop (benchmarks/run.py --help; quick: make bench ARGS="--quick --repeats 1")
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

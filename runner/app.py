@@ -1,14 +1,22 @@
 """`runner train`: the Hydra application. Hydra composes conf/ + overrides, picks the
 run folder, and runs sweeps (-m); this function validates and calls `fit`."""
 
+import errno
+import functools
 import os
+import sys
+import traceback
 from pathlib import Path
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+from runner import distributed
 from runner.config import validate
+from runner.errors import CheckpointError, ConfigError, RunFault
 from runner.paths import CONF_DIR
 from runner.train import fit
 
@@ -46,9 +54,103 @@ def hparams_of(cfg: DictConfig) -> dict:
     return flat
 
 
+# ---------------------------------------------------------------- faults the user can fix: one line, no traceback
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+OUT_OF_MEMORY = ("out of memory", "not enough memory", "DefaultCPUAllocator", "Cannot allocate memory")
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(err, RuntimeError) and any(text in str(err) for text in OUT_OF_MEMORY)
+
+
+def os_error_message(err: OSError, folder=None) -> str:
+    """`cannot write in <folder>: No space left on device [ENOSPC]; …` (a write() has no file name: the run folder is named)."""
+    path = err.filename or folder or "the output folder"
+    reason = f"{err.strerror or err} [{errno.errorcode.get(err.errno, 'errno ' + str(err.errno))}]"
+    if err.errno in NO_SPACE:
+        return f"cannot write in {path}: {reason}; free some space, or put runs on another disk with RUNNER_OUTPUTS=<folder>"
+    if err.errno in NOT_WRITABLE:
+        return f"cannot create or write {path}: {reason}; RUNNER_OUTPUTS (or hydra.run.dir) must name a folder you may write to"
+    return f"{path}: {reason}"
+
+
+def out_of_memory_message(err: BaseException, cfg: DictConfig) -> str:
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+    batch, eval_batch = OmegaConf.select(cfg, "trainer.batch_size"), OmegaConf.select(cfg, "trainer.eval_batch_size")
+    return (
+        f"out of memory ({first}): use a smaller trainer.batch_size (now {batch}) "
+        f"or trainer.eval_batch_size (now {eval_batch}), or a smaller model"
+    )
+
+
+def explaining_faults(task):
+    """Inside the job (where the run folder and the config are known): faults become RunFault."""
+
+    @functools.wraps(task)
+    def run(cfg: DictConfig):
+        try:
+            return task(cfg)
+        except RunFault:
+            raise
+        except ConfigError as err:  # found while building (no CUDA, an init_from checkpoint that does not fit)
+            raise RunFault(f"config error: {err}", 2) from err
+        except CheckpointError as err:
+            raise RunFault(str(err), 2) from err
+        except OSError as err:
+            raise RunFault(os_error_message(err, HydraConfig.get().runtime.output_dir), 1) from err
+        except (RuntimeError, MemoryError) as err:
+            if is_out_of_memory(err):
+                raise RunFault(out_of_memory_message(err, cfg), 1) from err
+            raise
+
+    return run
+
+
+def reporting_faults(app):
+    """Around Hydra: a RunFault (or an OSError before the job starts, e.g. a run folder that cannot
+    be created) is printed as one `runner: …` line with its exit code instead of a traceback.
+    HYDRA_FULL_ERROR=1 makes Hydra hand the exception over rather than print it itself."""
+
+    @functools.wraps(app)
+    def run(*args, **kwargs):
+        previous = os.environ.get("HYDRA_FULL_ERROR")
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            return app(*args, **kwargs)
+        except RunFault as fault:
+            _report(str(fault), fault.exit_code)
+        except OSError as err:
+            _report(os_error_message(err), 1)
+        except HydraException as err:
+            _report(str(err).strip().splitlines()[0], 1)
+        except Exception:  # a bug: the whole story
+            traceback.print_exc()
+            sys.exit(1)
+        finally:
+            if previous is None:
+                os.environ.pop("HYDRA_FULL_ERROR", None)
+            else:
+                os.environ["HYDRA_FULL_ERROR"] = previous
+
+    return run
+
+
+def _report(message: str, code: int) -> None:
+    print(f"runner: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+@reporting_faults
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+@explaining_faults
 def train_app(cfg: DictConfig) -> float:
     run_cfg = validate(cfg)
     hydra_cfg = HydraConfig.get()
-    results = fit(run_cfg, Path(hydra_cfg.runtime.output_dir), hparams_of(cfg), hydra_cfg.overrides.task)
+    with distributed.process_group(run_cfg.trainer):  # trainer.strategy=ddp under torchrun; nothing otherwise
+        run_dir = distributed.from_main(Path(hydra_cfg.runtime.output_dir))  # every rank works in rank 0's folder
+        results = fit(run_cfg, run_dir, hparams_of(cfg), hydra_cfg.overrides.task)
     return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises

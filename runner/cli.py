@@ -36,10 +36,28 @@ def train(args) -> int:
 
         overrides = [a for a in args if not a.startswith("-")]
         try:
-            check(overrides, multirun=multirun)
+            configs = check(overrides, multirun=multirun)
         except PreflightError as err:
             print(f"runner: config error: {err}", file=sys.stderr)
             return 2
+        from runner import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
+
+        problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)
+        if problem:
+            print(f"runner: config error: {problem}", file=sys.stderr)
+            return 2
+        args = [*args, *distributed.hydra_overrides(args)]
+        if multirun:
+            from runner.resumable_sweep import ResumableSweepError, prepare, wants_resumable_folder
+
+            if wants_resumable_folder(overrides):  # the same command must find the same numbered folders
+                try:
+                    folder = prepare(overrides)
+                except ResumableSweepError as err:
+                    print(f"runner: {err}", file=sys.stderr)
+                    return 2
+                print(f"runner: resumable sweep in {folder} (launch the same command again to resume it)", flush=True)
+                args = [*args, f"hydra.sweep.dir={folder}"]
     from runner.app import train_app
 
     sys.argv = ["runner train", *args]

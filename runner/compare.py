@@ -1,6 +1,6 @@
 """`runner compare`: group finished runs by the settings that differ between
-them (seeds pooled), tabulate test accuracy mean ± std per group, test each
-group against the best one (Welch), and draw the curves.
+them (seeds and cross-validation folds pooled), tabulate test accuracy mean ± std
+per group, test each group against the best one (Welch), and draw the curves.
 
 Writes comparison.md, comparison.csv and comparison_*.png into the sweep folder
 (or --out) and prints the Markdown on the console.
@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 from runner import stats
 from runner.run_folders import Run, find_runs, is_run_folder, read_runs
 
-POOLED = ("seed",)  # settings averaged over, never grouped by
+POOLED = ("seed", "data.cv_fold")  # settings averaged over, never grouped by (--pool adds more)
 UNSET = "(unset)"  # a setting some runs give and others leave at its default
 METRIC_COLUMNS = ["n", "test_acc_mean", "test_acc_std", "best_val_acc_mean", "epochs_to_best_mean", "wall_time_s_mean"]
 AGAINST_BEST_COLUMNS = ["diff_vs_best", "diff_ci_low", "diff_ci_high", "p_vs_best"]
@@ -49,16 +49,16 @@ class Group:
         return self.values(lambda r: r["test"].get("accuracy"))
 
 
-def varying_keys(runs: Sequence[Run]) -> List[str]:
+def varying_keys(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[str]:
     """Settings whose value differs between runs (a setting absent from some runs differs too)."""
     keys: List[str] = []
     for run in runs:
-        keys += [k for k in run.settings if k not in keys and k not in POOLED]
+        keys += [k for k in run.settings if k not in keys and k not in pooled]
     return [k for k in keys if len({run.settings.get(k, UNSET) for run in runs}) > 1]
 
 
-def group_runs(runs: Sequence[Run]) -> List[Group]:
-    keys = varying_keys(runs)
+def group_runs(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[Group]:
+    keys = varying_keys(runs, pooled)
     groups: Dict[tuple, Group] = {}
     for run in runs:
         settings = {k: run.settings.get(k, UNSET) for k in keys}
@@ -134,13 +134,14 @@ def _signed_pp(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:+.2f}"
 
 
-def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources: Sequence[Path], plots: Sequence[str]) -> str:
+def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources: Sequence[Path], plots: Sequence[str], pooled: Sequence[str] = POOLED) -> str:
     finished = sum(r.status == "finished" for r in runs)
+    shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
     lines = [
         "# Comparison",
         "",
         f"Runs: {len(runs)} found, {finished} finished, from {', '.join(str(s) for s in sources)}.",
-        "Groups are the settings that differ between runs; seeds are pooled. "
+        f"Groups are the settings that differ between runs; pooled within a group: {', '.join(shown)}. "
         "Best = the epoch picked by `early_stopping.monitor` (the weights that were tested).",
         "",
         "| group | n | test acc % (mean ± std) | best val acc % | epochs to best | wall time s |",
@@ -153,7 +154,7 @@ def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources
             f" | {_pct(row['best_val_acc_mean'])} | {_num(row['epochs_to_best_mean'])} | {_num(row['wall_time_s_mean'])} |"
         )
     lines += _against_best(rows)
-    lines += _seed_notes(groups)
+    lines += _seed_notes(groups, pooled)
     lines += _run_notes(runs)
     if plots:
         lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
@@ -188,17 +189,28 @@ def _against_best(rows: List[dict]) -> List[str]:
     return lines
 
 
-def _seed_notes(groups: Sequence[Group]) -> List[str]:
-    """Honesty checks: groups should be compared on the same seeds, each seed once."""
+def _seed_notes(groups: Sequence[Group], pooled: Sequence[str] = POOLED) -> List[str]:
+    """Honesty checks: groups should be compared on the same seeds (folds, ...), each one once."""
     notes = []
-    seed_sets = {g.label: [str(r.seed) for r in g.runs] for g in groups}
+    seed_sets = {g.label: [pooled_label(r, pooled) for r in g.runs] for g in groups}
+    what = "seed" if all(s.isdigit() or s == "None" for v in seed_sets.values() for s in v) else ""
     for label, seeds in seed_sets.items():
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         if repeated:
-            notes.append(f"- {label}: seed {', '.join(repeated)} appears more than once (the same run made twice, or folders from two sweeps?)")
+            notes.append(f"- {label}: {what + ' ' if what else ''}{', '.join(repeated)} appears more than once (the same run made twice, or folders from two sweeps?)")
     if len({tuple(sorted(set(s))) for s in seed_sets.values()}) > 1:
-        notes.append("- the groups did not all run the same seeds: " + "; ".join(f"{k}: {', '.join(sorted(set(v)))}" for k, v in seed_sets.items()))
+        runs_of = "seeds" if what else f"{'/'.join(pooled)} values"
+        notes.append(f"- the groups did not all run the same {runs_of}: " + "; ".join(f"{k}: {', '.join(sorted(set(v)))}" for k, v in seed_sets.items()))
     return ["", "## Notes", ""] + notes if notes else []
+
+
+def pooled_label(run: Run, pooled: Sequence[str] = POOLED) -> str:
+    """What tells a group's runs apart: the seed ("3"), or e.g. "seed=1 cv_fold=2" when more is pooled."""
+    settings = run.settings
+    others = [f"{k.rsplit('.', 1)[-1]}={settings[k]}" for k in pooled if k != "seed" and k in settings]
+    if not others:
+        return str(run.seed)
+    return " ".join(([f"seed={settings['seed']}"] if "seed" in settings else []) + others)
 
 
 def _run_notes(runs: List[Run]) -> List[str]:
@@ -224,7 +236,7 @@ def write_csv(rows: List[dict], path: Path) -> None:
             writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
 
 
-def draw_plots(groups: List[Group], out: Path) -> List[str]:
+def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -> List[str]:
     from runner import plots  # matplotlib is slow to import: only when there is something to draw
 
     written = []
@@ -233,7 +245,7 @@ def draw_plots(groups: List[Group], out: Path) -> List[str]:
         file = f"comparison_{name}.png"
         if plots.plot_curves(curves, column, ylabel, out / file, percent=percent):
             written.append(file)
-    points = {g.label: [(r.seed, r.results["test"]["accuracy"]) for r in g.runs if isinstance(r.results["test"].get("accuracy"), (int, float))] for g in groups}
+    points = {g.label: [(pooled_label(r, pooled), r.results["test"]["accuracy"]) for r in g.runs if isinstance(r.results["test"].get("accuracy"), (int, float))] for g in groups}
     if any(points.values()):
         plots.plot_points(points, "test accuracy (%)", out / "comparison_test_accuracy.png")
         written.append("comparison_test_accuracy.png")
@@ -247,15 +259,17 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="runner compare",
         description="Compare the runs of a sweep (or any run folders). Runs are grouped by the overrides that\n"
-        "differ between them, seeds pooled. Per group: test accuracy mean ± std, best validation accuracy,\n"
-        "epochs to best, wall time; each group against the best one: difference of test accuracy with a\n"
-        "95% confidence interval and Welch's t-test; curves and per-seed plots. Works on a sweep that is\n"
-        "still running (unfinished runs are listed); unreadable files are named and skipped.\n"
+        "differ between them; seeds and cross-validation folds (data.cv_fold) are pooled within a group.\n"
+        "Per group: test accuracy mean ± std, best validation accuracy, epochs to best, wall time; each\n"
+        "group against the best one: difference of test accuracy with a 95% confidence interval and\n"
+        "Welch's t-test; curves and per-seed plots. Works on a sweep that is still running (unfinished\n"
+        "runs are listed); unreadable files are named and skipped.\n"
         "Writes comparison.md, comparison.csv and comparison_*.png, and prints the table.",
         epilog="examples:\n"
         "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000\n"
         "  runner compare outputs/sweeps/2025-01-31 --sort wall_time_s_mean --out /tmp/report\n"
-        "  runner compare outputs/runs/2025-01-31/10-* --out reports/lr\n\n"
+        "  runner compare outputs/runs/2025-01-31/10-* --out reports/lr\n"
+        "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000 --pool optimizer.lr   # lr pooled too\n\n"
         "sort columns: group, the differing settings (e.g. model.activation), " + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -266,6 +280,10 @@ def parse_args(argv):
     order.add_argument("--descending", dest="descending", action="store_true", help="largest first (default for n and accuracies)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="where to write comparison.{md,csv} and the plots (default: the sweep folder)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
+    parser.add_argument(
+        "--pool", action="append", default=[], metavar="KEY",
+        help=f"also pool this setting within groups instead of grouping by it (repeatable; always pooled: {', '.join(POOLED)})",
+    )
     return parser.parse_args(argv)
 
 
@@ -291,7 +309,8 @@ def main(argv) -> int:
         print(f"runner compare: {problem}", file=sys.stderr)
 
     finished = [r for r in runs if r.status == "finished"]
-    groups = group_runs(finished)
+    pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in args.pool)]))
+    groups = group_runs(finished, pooled)
     rows = table_rows(groups)
     columns = [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
     try:
@@ -302,8 +321,8 @@ def main(argv) -> int:
 
     out = args.out or output_folder(args.paths)
     out.mkdir(parents=True, exist_ok=True)
-    plots = draw_plots(groups, out) if groups and not args.no_plots else []
-    report = markdown(rows, groups, runs, args.paths, plots)
+    plots = draw_plots(groups, out, pooled) if groups and not args.no_plots else []
+    report = markdown(rows, groups, runs, args.paths, plots, pooled)
     (out / "comparison.md").write_text(report)
     write_csv(rows, out / "comparison.csv")
     print(report)

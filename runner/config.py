@@ -8,12 +8,14 @@ types while composing. Range checks live in each schema's __post_init__ and run
 in `validate`, before any data is loaded.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+import math
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Iterator, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from runner.data import DATASETS
 from runner.early_stopping import EarlyStoppingConfig
@@ -26,6 +28,7 @@ from runner.schedulers import SCHEDULERS
 
 DEVICES = ("auto", "cpu", "cuda")
 RESUME_MODES = ("never", "auto")
+STRATEGIES = ("single", "ddp")
 MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
 
 
@@ -42,6 +45,7 @@ class TrainerConfig:
     checkpoints: bool = True  # write checkpoints/{best,last}.pt
     resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
     test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
+    strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
 
     def __post_init__(self):
         require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
@@ -49,6 +53,7 @@ class TrainerConfig:
         require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
         require(self.threads >= 0, "threads", f"0 (torch's default) or more, got {self.threads}")
         require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
+        require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
         base = self.device.split(":")[0]
         require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
 
@@ -102,6 +107,11 @@ def register_schemas() -> None:
 
 register_schemas()
 
+# Run and sweep folders are named by the clock and the process id (conf/config.yaml), so two
+# `runner train` started in the same microsecond never share or overwrite a folder. Cached like
+# Hydra's `now`: a sweep's joblib workers keep the launching process's value (Hydra copies the cache).
+OmegaConf.register_new_resolver("runner_pid", lambda: os.getpid(), use_cache=True, replace=True)
+
 
 def _member(group: str, node) -> Any:
     """Check one member-group node against the schema its `name` selects."""
@@ -110,9 +120,97 @@ def _member(group: str, node) -> Any:
     if name is None:
         raise ConfigError(f"{group}.name", f"missing; choose one of: {', '.join(registry.names())}")
     schema = registry.schema(name, f"{group}.name")
+    return _checked(schema, node)
+
+
+def _checked(schema: type, node) -> Any:
+    """A fresh schema instance filled with the node's values: an unknown key (even one added
+    with `+group.key=...`, which Hydra lets into typed nodes) or a wrong type is refused."""
     # Resolve first: a member may interpolate other groups (`t_max: ${trainer.epochs}`).
     values = OmegaConf.to_container(node, resolve=True)
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
+
+
+# Keys with which Hydra's `instantiate` would import and call code. Configs select builders
+# by name from the registries, so none of these may appear outside the `hydra` node.
+CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
+# Inside `hydra` some code is named by design (launchers, sweepers, callbacks, logging handlers); an
+# experiment file may choose among what is installed for that, and nothing else: not `hydra.utils.call`,
+# not a runner function that writes files, not a log file or environment variable outside the run.
+HYDRA_TARGET_PREFIXES = (
+    "hydra._internal.core_plugins.",
+    "hydra.experimental.callbacks.",
+    "hydra_plugins.",
+    "optuna.samplers.",
+    "optuna.pruners.",
+    "runner.sweep_manifest.",
+)
+LOGGING_CLASS_PREFIXES = ("logging.", "colorlog.")
+LOG_FILE_PREFIXES = ("${hydra.runtime.output_dir}", "${hydra:runtime.output_dir}")
+ENV_PREFIXES = ("CUDA_", "OMP_", "MKL_", "CUBLAS_", "NCCL_", "PYTORCH_CUDA_ALLOC_CONF", "RUNNER_")
+
+
+def _walk(node, path: str = "") -> Iterator[Tuple[str, Any, Any]]:
+    """(dotted key, key, value) of every entry of a plain container, depth first."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        where = f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}" if path else str(key)
+        yield where, key, value
+        yield from _walk(value, where)
+
+
+def check_plain_data(cfg: DictConfig) -> None:
+    """What no schema can say: no code to import, no value left as ??? (required), no NaN or infinity."""
+    plain = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay text, ??? stays ???
+    for top, raw in plain.items():
+        if top == "hydra":
+            _check_hydra_targets(raw)
+            continue
+        for where, key, value in [(str(top), top, raw), *_walk(raw, str(top))]:
+            if key in CODE_KEYS:
+                shown = f" ({value})" if isinstance(value, (str, int, float)) else ""
+                raise ConfigError(
+                    where,
+                    f"configs cannot name code to import or call{shown}: '{key}' is refused; "
+                    + _builder_hint(str(top)),
+                )
+            if value == "???":
+                raise ConfigError(where, "a required value is not set (???): give it one in the experiment file or on the command line, e.g. " + f"`{where.split('[')[0]}=...`")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(where, f"a finite number, got {value}")
+
+
+def _builder_hint(top: str) -> str:
+    if top in MEMBER_GROUPS:
+        return f"select a registered builder by name: {top}=<name>, one of: {', '.join(MEMBER_GROUPS[top].names())}"
+    return "select builders by name from the config groups (`runner train --help` lists them)"
+
+
+def _check_hydra_targets(raw) -> None:
+    def starts(value, prefixes) -> bool:
+        return isinstance(value, str) and value.startswith(prefixes)
+
+    for where, key, value in _walk(raw, "hydra"):
+        logging_node = where.startswith(("hydra.job_logging.", "hydra.hydra_logging."))
+        if key == "_target_" and not starts(value, HYDRA_TARGET_PREFIXES):
+            raise ConfigError(where, f"'{value}' is not a launcher, sweeper or callback plugin; a _target_ under hydra must start with one of: {', '.join(HYDRA_TARGET_PREFIXES)}")
+        if key in ("()", "class") and logging_node and not starts(value, LOGGING_CLASS_PREFIXES):
+            raise ConfigError(where, f"'{value}' is not a logging class; logging factories must start with one of: {', '.join(LOGGING_CLASS_PREFIXES)}")
+        if key == "filename" and logging_node and not starts(value, LOG_FILE_PREFIXES):
+            raise ConfigError(where, f"log files stay in the run folder: start the path with {LOG_FILE_PREFIXES[0]}/ (got '{value}')")
+        if where.startswith("hydra.job.env_set.") and where.count(".") == 3 and not str(key).startswith(ENV_PREFIXES):
+            raise ConfigError(where, f"configs may set only these environment variables: {', '.join(p + ('*' if p.endswith('_') else '') for p in ENV_PREFIXES)}")
+
+
+def _unknown_key(err: ConfigKeyError, group: str) -> Optional[ConfigError]:
+    """`trainer.epochz`: unknown key, with the valid keys of the schema it was checked against."""
+    schema = getattr(err, "object_type", None)
+    key = getattr(err, "full_key", "") or ""
+    if not (is_dataclass(schema) and getattr(err, "key", None) is not None) or "not in" not in str(err):
+        return None
+    key = key if key.startswith(f"{group}.") else f"{group}.{key}"
+    parent = key.rpartition(".")[0]
+    return ConfigError(key, f"unknown key '{err.key}'; valid keys of {parent}: {', '.join(sorted(f.name for f in fields(schema)))}")
 
 
 def validate(cfg: DictConfig) -> RunConfig:
@@ -121,21 +219,28 @@ def validate(cfg: DictConfig) -> RunConfig:
     for group in ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer"):
         if group not in cfg or OmegaConf.is_missing(cfg, group):
             raise ConfigError(group, "missing; select one, e.g. `{0}=<name>`".format(group))
+    check_plain_data(cfg)
+    typed = {"regularization": RegularizationConfig, "early_stopping": EarlyStoppingConfig, "trainer": TrainerConfig}
+    for group in ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer"):
         try:
             if group in MEMBER_GROUPS:
                 values[group] = _member(group, cfg[group])
             else:
-                values[group] = OmegaConf.to_object(cfg[group])
+                values[group] = _checked(typed[group], cfg[group])
         except ConfigError as err:
             raise err if err.key.startswith(f"{group}.") else err.under(group)
+        except ConfigKeyError as err:
+            raise (_unknown_key(err, group) or _omegaconf_error(err, group)) from None
         except OmegaConfBaseException as err:  # a wrong type or missing value found while checking the member
-            key = getattr(err, "full_key", "") or ""
-            key = key if key.startswith(f"{group}.") else f"{group}.{key}".rstrip(".")
-            raise ConfigError(key, str(err).strip().splitlines()[0]) from None
+            raise _omegaconf_error(err, group) from None
     known = set(RunConfig.__dataclass_fields__) | {"hydra"}
     for key in cfg:
         require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
+    require(isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(LOSSES.names())} (got {cfg.loss!r})")
     LOSSES.check(cfg.loss, "loss")
+    # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
+    require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
+    require(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}")
     reference = None
     if cfg.get("reference") is not None:
         try:
@@ -143,3 +248,9 @@ def validate(cfg: DictConfig) -> RunConfig:
         except ConfigError as err:
             raise err.under("reference")
     return RunConfig(**values, loss=cfg.loss, seed=cfg.seed, reference=reference)
+
+
+def _omegaconf_error(err: OmegaConfBaseException, group: str) -> ConfigError:
+    key = getattr(err, "full_key", "") or ""
+    key = key if key.startswith(f"{group}.") else f"{group}.{key}".rstrip(".")
+    return ConfigError(key, str(err).strip().splitlines()[0])

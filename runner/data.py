@@ -18,6 +18,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from runner.cross_validation import check_folds, cross_validation_fold
 from runner.errors import require
 from runner.io import atomic_torch_save
 from runner.registry import Registry
@@ -66,11 +67,15 @@ class MnistConfig:
     train_size: Optional[int] = None  # keep only the first n training images
     expanded: bool = False  # Nielsen's expand_mnist.py: each training image + its four 1-pixel shifts
     train_on_validation: bool = False  # Keras-style: train on all 60,000, validate on the test set
+    cv_folds: int = 0  # k-fold cross-validation (runner/cross_validation.py): 0 = off, else k >= 2
+    cv_fold: int = 0  # which fold of the training split validates, 0..k-1
 
     def __post_init__(self):
         require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
         require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
         require(not (self.train_on_validation and self.train_size), "train_on_validation", "cannot be combined with train_size")
+        check_folds(self.cv_folds, self.cv_fold)
+        require(not (self.cv_folds and self.expanded), "cv_folds", "cannot be combined with expanded (shifted copies of a validation image would train)")
 
     def shape(self):
         """(input shape, number of classes), known without loading anything."""
@@ -164,6 +169,8 @@ class SyntheticConfig:
     test_size: int = 64
     noise: float = 0.5
     seed: int = 1234  # the data stay the same whatever the run's seed
+    cv_folds: int = 0  # k-fold cross-validation (runner/cross_validation.py): 0 = off, else k >= 2
+    cv_fold: int = 0  # which fold of the training split validates, 0..k-1
 
     def __post_init__(self):
         require(self.num_classes >= 2, "num_classes", f"at least 2, got {self.num_classes}")
@@ -171,6 +178,8 @@ class SyntheticConfig:
         for key in ("train_size", "val_size", "test_size"):
             require(getattr(self, key) >= 1, key, f"at least 1, got {getattr(self, key)}")
         require(self.noise >= 0, "noise", f"must be >= 0, got {self.noise}")
+        check_folds(self.cv_folds, self.cv_fold)
+        require(self.cv_folds <= self.train_size, "cv_folds", f"at most train_size ({self.train_size}), got {self.cv_folds}")
 
     def shape(self):
         return (1, self.image_size, self.image_size), self.num_classes
@@ -191,7 +200,10 @@ def load_synthetic(cfg: SyntheticConfig) -> Dataset:
 
 
 def load_dataset(cfg) -> Dataset:
-    return DATASETS.get(cfg.name, "data")(cfg)
+    dataset = DATASETS.get(cfg.name, "data")(cfg)
+    if getattr(cfg, "cv_folds", 0):  # k-fold cross-validation: one fold of the training split validates
+        dataset = cross_validation_fold(dataset, cfg.cv_folds, cfg.cv_fold)
+    return dataset
 
 
 def batches(n: int, batch_size: int, order: torch.Tensor):

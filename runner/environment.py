@@ -30,18 +30,16 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def versions() -> dict:
-    import hydra
-    import omegaconf
-    import torchvision
+    from importlib.metadata import version  # importing torchvision only for its version costs ~1 s
 
     import runner
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "hydra": hydra.__version__,
-        "omegaconf": omegaconf.__version__,
+        "torchvision": version("torchvision"),
+        "hydra": version("hydra-core"),
+        "omegaconf": version("omegaconf"),
         "runner": runner.__version__,
     }
 

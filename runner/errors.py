@@ -1,4 +1,4 @@
-"""The one exception type users see for bad input: it names the key and what is allowed."""
+"""The exceptions users see instead of tracebacks: each names the key or file and what is allowed."""
 
 
 class ConfigError(ValueError):
@@ -6,6 +6,9 @@ class ConfigError(ValueError):
         self.key = key
         self.problem = problem
         super().__init__(f"{key}: {problem}" if key else problem)
+
+    def __reduce__(self):  # picklable across joblib's worker processes
+        return (type(self), (self.key, self.problem))
 
     def under(self, prefix: str) -> "ConfigError":
         """The same error with its key placed under a parent key (`lr` -> `optimizer.lr`)."""
@@ -15,3 +18,29 @@ class ConfigError(ValueError):
 def require(condition: bool, key: str, problem: str) -> None:
     if not condition:
         raise ConfigError(key, problem)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used (unreadable, code instead of data, another model's
+    weights); str() is one line that starts with the file's path."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    def __reduce__(self):  # picklable across joblib's worker processes
+        return (type(self), (self.path, self.problem))
+
+
+class RunFault(Exception):
+    """A run that cannot go on for a reason the user can fix (no space, out of memory, an unusable
+    checkpoint); str() is the one line `runner train` prints instead of a traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        self.message = message
+        self.exit_code = exit_code
+        super().__init__(message, exit_code)
+
+    def __str__(self) -> str:
+        return self.message

@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runner.errors import ConfigError
+from runner.errors import CheckpointError, ConfigError
 
 CHANGEABLE = ("data", "trainer")  # top-level keys an override may touch
 
@@ -122,7 +122,7 @@ def _compose(overrides: List[str]) -> DictConfig:
 
 
 def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Evaluation:
-    from runner.checkpoint import load_checkpoint
+    from runner.checkpoint import load_checkpoint, load_weights
     from runner.config import validate
     from runner.data import load_dataset
     from runner.environment import resolve_device
@@ -137,12 +137,8 @@ def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Eva
         torch.set_num_threads(run_cfg.trainer.threads)
     data = load_dataset(run_cfg.data).to(device)
     model = build_model(run_cfg.model, run_cfg.regularization, data.input_shape, data.num_classes)
-    state = load_checkpoint(checkpoint)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:  # shapes differ: the data override changed the input size or the classes
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        raise EvaluateError(f"{checkpoint} does not fit this model/data: {lines[min(1, len(lines) - 1)]}") from None
+    state = load_checkpoint(checkpoint, keys=("model",))  # data only; CheckpointError names the file
+    load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
     model.to(device)
     task = task_of(model)
     # The same loss and the same `evaluate` as fit's test step: same numbers on the same data.
@@ -258,7 +254,7 @@ def main(argv) -> int:
             raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)")
         cfg = run_config(run_dir, args.overrides)
         result = evaluate_run(cfg, checkpoint, args.overrides)
-    except (EvaluateError, ConfigError, OmegaConfBaseException) as err:
+    except (EvaluateError, ConfigError, CheckpointError, OmegaConfBaseException) as err:
         print(f"runner evaluate: {err}", file=sys.stderr)
         return 2
 

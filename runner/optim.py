@@ -186,6 +186,8 @@ class LBFGS(torch.optim.LBFGS):
     the loss the line search sees), so `regularization=l2` means the same thing
     with every optimizer."""
 
+    needs_closure = True  # the training loop passes its closure to step() only for this optimizer
+
     def __init__(self, param_groups, **kwargs):
         self._decayed = [(g["weight_decay"], list(g["params"])) for g in param_groups if g.get("weight_decay", 0.0) > 0]
         super().__init__([p for g in param_groups for p in g["params"]], **kwargs)

@@ -3,21 +3,27 @@ sweep with Hydra's compose API and validate it, so that a typo, a wrong type,
 an out-of-range value or an unknown choice fails at once with one clear message
 (a bad value in sweep point 7 fails before point 1 runs)."""
 
+import dataclasses
 import itertools
-from typing import List
+import re
+from pathlib import Path
+from typing import Dict, List
 
+import torch
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
-from runner.config import validate
+from runner.config import CODE_KEYS, validate
+from runner.environment import resolve_device
 from runner.errors import ConfigError
-from runner.losses import check_loss
-from runner.models import check_model
-from runner.paths import CONF_DIR
+from runner.losses import LOSSES, check_loss
+from runner.models import build_model, check_model
+from runner.paths import CONF_DIR, REPO_ROOT
 
 
 class PreflightError(Exception):
@@ -42,28 +48,46 @@ def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
 
 def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
     """Compose and validate every point; returns the composed configs, or raises PreflightError."""
+    try:
+        OverridesParser.create().parse_overrides(list(overrides))
+    except OverrideParseException as err:
+        raise PreflightError(_explain(err, overrides, "")) from None
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="preflight"):
         fixed = _fixed_part(overrides) if multirun else overrides
-        base = _compose(fixed, fixed, return_hydra_config=multirun)
+        _refuse_placeholders(fixed)
+        # The hydra node is composed too: it is where launchers and callbacks name code (checked by validate).
+        base = _compose(fixed, fixed, return_hydra_config=True)
         if not multirun:
+            _required_in_experiments(overrides)
             validate_point(base, overrides)
-            return [base]
+            return [_without_hydra(base)]
         params_node = base.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params_node) if params_node is not None else {}
         try:
             points = sweep_points(overrides, params)
         except HydraException:
             # A non-grid sweep (ranges, intervals for optuna): check the fixed part only.
+            _required_in_experiments(fixed)
             validate_point(base, fixed)
             return [base]
         configs = []
         for number, point in enumerate(points):
             where = f"sweep point {number} of {len(points)} ({' '.join(point)})" if len(points) > 1 else ""
-            cfg = _compose(point, point, where=where)
+            _refuse_placeholders(point, where)
+            cfg = _compose(point, point, where=where, return_hydra_config=True)
+            _required_in_experiments(point, where)
             validate_point(cfg, point, where)
-            configs.append(cfg)
+            configs.append(_without_hydra(cfg))
         return configs
+
+
+def _without_hydra(cfg: DictConfig) -> DictConfig:
+    """What compose(return_hydra_config=False) returns: the run's config alone."""
+    if "hydra" in cfg:
+        with read_write(cfg), open_dict(cfg):
+            del cfg["hydra"]
+    return cfg
 
 
 def _fixed_part(overrides: List[str]) -> List[str]:
@@ -76,6 +100,113 @@ def _compose(overrides, shown, where: str = "", return_hydra_config: bool = Fals
         return compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
     except (HydraException, OmegaConfBaseException) as err:
         raise PreflightError(_explain(err, overrides, where)) from None
+    except yaml.YAMLError as err:  # a malformed YAML file: name the file and the line
+        raise PreflightError(_prefix(where) + _yaml_message(err)) from None
+    except Exception as err:  # Hydra/OmegaConf internals refusing an override (`model=null`, `reference.id=x`)
+        raise PreflightError(_prefix(where) + _unexpected(err, overrides, return_hydra_config)) from None
+
+
+def _unexpected(err: Exception, overrides, return_hydra_config: bool) -> str:
+    """Name the override that breaks composition: the shortest prefix of the command line that fails."""
+    culprit = None
+    for count in range(1, len(overrides) + 1):
+        try:
+            compose(config_name="config", overrides=list(overrides[:count]), return_hydra_config=return_hydra_config)
+        except Exception:  # noqa: BLE001 (any failure: this prefix already breaks)
+            culprit = overrides[count - 1]
+            break
+    what = f"override '{culprit}'" if culprit else f"the overrides ({' '.join(overrides)})"
+    message = f"cannot apply {what}: {_first_line(err) or type(err).__name__}"
+    key = culprit.split("=", 1)[0].lstrip("+~") if culprit else ""
+    if key and (CONF_DIR / key).is_dir():
+        options = sorted(f.stem for f in (CONF_DIR / key).glob("*.yaml"))
+        message += f"; options of {key}: {', '.join(options)}"
+    elif "NoneType" in message and "." in key:
+        parent = key.rpartition(".")[0]
+        message += f" ({parent} is null here: set it whole, e.g. {parent}={{...}}, or choose a config that defines it)"
+    return message
+
+
+def _refuse_placeholders(overrides, where: str = "") -> None:
+    """`key=???` on the command line: ??? marks a value someone still has to give."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return  # compose reports the syntax error
+    for override in parsed:
+        if not override.is_sweep_override() and override.value() == "???":
+            raise PreflightError(_prefix(where) + f"{override.key_or_group}: '???' marks a required value; give the value itself, e.g. {override.key_or_group}=<value>")
+
+
+def _required_in_experiments(overrides, where: str = "") -> None:
+    """A `???` in an experiment file means "required": the command line must give it.
+    (Merged over a default, OmegaConf would silently keep the default.)"""
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    given = [o.key_or_group for o in parsed if not o.is_delete()]
+    for override in parsed:
+        if override.key_or_group != "experiment" or override.is_sweep_override() or not isinstance(override.value(), str):
+            continue
+        path = CONF_DIR / "experiment" / f"{override.value()}.yaml"
+        for key, line in _yaml_keys(path, placeholders_only=True).items():
+            if not any(key == g or key.startswith((f"{g}.", f"{g}[")) for g in given):
+                raise PreflightError(
+                    _prefix(where) + f"{_shown_path(path)}, line {line}: {key} is ??? (a required value): "
+                    f"give it on the command line, e.g. {key.split('[')[0]}=<value>"
+                )
+
+
+def _yaml_keys(path: Path, placeholders_only: bool = False) -> Dict[str, int]:
+    """{dotted key: 1-based line} of a config file's entries (under its `# @package`), best effort."""
+    try:
+        text = path.read_text()
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError, ValueError):
+        return {}
+    header = re.search(r"^#\s*@package\s+(\S+)", text, re.MULTILINE)
+    if header:
+        package = header.group(1)
+    else:  # Hydra's default package: the config group's path (experiment/x.yaml -> experiment)
+        package = path.parent.relative_to(CONF_DIR).as_posix().replace("/", ".") if path.is_relative_to(CONF_DIR) else ""
+    prefix = "" if package == "_global_" else package
+    found: Dict[str, int] = {}
+
+    def walk(node, key: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = str(k.value)
+                if not key and name == "defaults":
+                    continue
+                child = f"{key}.{name}" if key else name
+                if not placeholders_only:
+                    found[child] = k.start_mark.line + 1
+                walk(v, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, f"{key}[{i}]")
+        elif placeholders_only and isinstance(node, yaml.ScalarNode) and node.value == "???":
+            found[key] = node.start_mark.line + 1
+
+    walk(root, prefix)
+    return found
+
+
+def _shown_path(path) -> str:
+    """experiments/x.yaml rather than /…/conf/experiment/x.yaml (conf/experiment is a link)."""
+    path = Path(path)
+    for candidate in (path.resolve(), path):
+        try:
+            return candidate.relative_to(REPO_ROOT).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _yaml_message(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = " ".join(str(part) for part in (getattr(err, "context", None), getattr(err, "problem", None)) if part)
+    if mark is None:
+        return f"malformed YAML: {_first_line(err)}"
+    return f"{_shown_path(mark.name)}, line {mark.line + 1}, column {mark.column + 1}: malformed YAML: {problem or _first_line(err)}"
 
 
 def validate_point(cfg: DictConfig, overrides, where: str = "") -> None:
@@ -85,10 +216,49 @@ def validate_point(cfg: DictConfig, overrides, where: str = "") -> None:
         input_shape, num_classes = run.data.shape()
         check_model(run.model, run.regularization, input_shape, num_classes)
         check_loss(run.loss, run.regularization)
+        check_loss_fits_task(run, input_shape, num_classes)
+        if _runs_here(cfg):
+            check_device(run.trainer.device)
     except ConfigError as err:
         raise PreflightError(_prefix(where) + str(err)) from None
     except OmegaConfBaseException as err:
         raise PreflightError(_prefix(where) + _omegaconf_message(err)) from None
+
+
+# Losses that cannot train a kind of model: a classifier's outputs are logits (bce needs
+# probabilities in [0, 1]); an autoencoder's target is its input image, not a class (cross_entropy
+# over its one channel is always 0, hinge needs labels).
+LOSSES_UNFIT_FOR_TASK = {"classification": ("bce",), "reconstruction": ("cross_entropy", "hinge")}
+
+
+def check_loss_fits_task(run, input_shape, num_classes) -> None:
+    model_cfg = run.model
+    if getattr(model_cfg, "init_from", None):  # the checkpoint was read by check_model already
+        model_cfg = dataclasses.replace(model_cfg, init_from=None)
+    with torch.device("meta"):
+        task = getattr(build_model(model_cfg, run.regularization, tuple(int(s) for s in input_shape), num_classes), "task", "classification")
+    unfit = LOSSES_UNFIT_FOR_TASK.get(task, ())
+    if run.loss in unfit:
+        what = "reconstructs its input" if task == "reconstruction" else "outputs class scores (logits, not probabilities in [0, 1])"
+        fit = [name for name in LOSSES.names() if name not in unfit]
+        raise ConfigError("loss", f"'{run.loss}' does not fit model {model_cfg.name}, which {what}; use one of: {', '.join(fit)}")
+
+
+def _runs_here(cfg: DictConfig) -> bool:
+    """Local launchers (basic, joblib) run on this machine; a SLURM job's devices are not ours to check."""
+    target = OmegaConf.select(cfg, "hydra.launcher._target_", default=None) if "hydra" in cfg else None
+    return target is None or "basic_launcher" in target or "joblib" in target
+
+
+def check_device(name: str) -> None:
+    """trainer.device=cuda (or cuda:N) on a machine without it fails now, not after the run folder is made."""
+    if not name.startswith("cuda"):
+        return
+    resolve_device(name)  # ConfigError when there is no CUDA at all
+    index = name.partition(":")[2]
+    count = torch.cuda.device_count()
+    if index.isdigit() and int(index) >= count:
+        raise ConfigError("trainer.device", f"'{name}' was asked for but this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}")
 
 
 def _prefix(where: str) -> str:
@@ -105,21 +275,61 @@ def _omegaconf_message(err: OmegaConfBaseException) -> str:
     return f"{key}: {first}" if key else first
 
 
+def _causes(err: BaseException):
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
 def _explain(err: Exception, overrides, where: str) -> str:
-    """Hydra's message, trimmed, plus the valid keys when an unknown key was given."""
+    """Hydra's message, trimmed to one line naming the key (and the file it came from), plus
+    the valid keys when an unknown key was given."""
     if isinstance(err, OverrideParseException):
         return _prefix(where) + f"cannot parse override '{err.override}': {_first_line(err)} (see `runner train --help`)"
-    cause = err.__cause__ or err
+    causes = list(_causes(err))
+    for cause in causes:
+        if isinstance(cause, yaml.YAMLError):
+            return _prefix(where) + _yaml_message(cause)
+    cause = next((c for c in causes if getattr(c, "full_key", None)), err)
     lines = [line for line in str(err).strip().splitlines() if line.strip()]
-    lines = [line for line in lines if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type"))]
+    lines = [line for line in lines if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type", "full_key"))]
+    source = re.match(r"In '([^']+)'", str(err))
+    file = CONF_DIR / f"{source.group(1)}.yaml" if source else None
+    file = file if file is not None and file.is_file() and source.group(1) != "config" else None
     key = getattr(cause, "full_key", None)
-    if key and isinstance(cause, ValidationError):
-        return _prefix(where) + f"{key}: {_first_line(cause)}"
-    if key and ("not in" in str(cause) or "Could not override" in str(err)):
-        parent, _, leaf = key.rpartition(".")
-        valid = _valid_keys(parent, overrides, key)
-        lines = [f"{key}: unknown key '{leaf}'" + (f"; valid keys of {parent or 'the config'}: {', '.join(valid)}" if valid else "")]
-    return _prefix(where) + "\n".join(lines)
+    if key:
+        where_in_file = ""
+        if file is not None:
+            line = _yaml_keys(file).get(key)
+            where_in_file = f"{_shown_path(file)}" + (f", line {line}" if line else "") + ": "
+        leaf = key.rpartition(".")[2]
+        if leaf in CODE_KEYS:
+            return _prefix(where) + where_in_file + f"{key}: configs cannot name code to import or call; select a registered builder by name instead (`runner train --help` lists them)"
+        if isinstance(cause, ValidationError):
+            return _prefix(where) + where_in_file + f"{key}: {_first_line(cause)}"
+        if "not in" in str(cause) or "Could not override" in str(err):
+            parent = key.rpartition(".")[0]
+            valid = _schema_keys(cause) or _valid_keys(parent, overrides, key)
+            return _prefix(where) + where_in_file + f"{key}: unknown key '{leaf}'" + (f"; valid keys of {parent or 'the config'}: {', '.join(valid)}" if valid else "")
+        return _prefix(where) + where_in_file + f"{key}: {_first_line(cause)}"
+    if file is not None and lines:
+        lines[0] = re.sub(r"^In '[^']+': ", f"{_shown_path(file)}: ", lines[0])
+    else:
+        lines = [re.sub(r"^In '[^']+': ", "", line) for line in lines]
+    heading = next((i for i, line in enumerate(lines) if line.startswith("Available options")), None)
+    if heading is not None:  # an unknown option: `model/transformer ... Available options in 'model': a, b, c`
+        options = ", ".join(line.strip() for line in lines[heading + 1 :])
+        lines = [*lines[:heading], f"{lines[heading].strip()} {options}"]
+        return _prefix(where) + "; ".join(line.strip() for line in lines)
+    return _prefix(where) + " ".join(line.strip() for line in lines)
+
+
+def _schema_keys(err) -> List[str]:
+    schema = getattr(err, "object_type", None)
+    fields = getattr(schema, "__dataclass_fields__", None)
+    return sorted(fields) if fields else []
 
 
 def _valid_keys(parent: str, overrides, bad_key: str) -> List[str]:

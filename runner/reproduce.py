@@ -70,7 +70,7 @@ def launch(rows: List[Row], seeds_of: Dict[str, int], args) -> int:
         todo = tuple(pending_seeds(row, seeds_of[row.id], args.quick))
         if todo:
             plans.setdefault(todo, []).append(row)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     status = 0
     for seeds, group in plans.items():
         command = [
@@ -145,6 +145,7 @@ def parse(argv):
     parser.add_argument("--seeds", type=int, default=None, help="seeds per row (default: the row's own, 3; 5 for N13)")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 images: checks the pipeline, verdicts marked not comparable")
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (joblib), each with cores/jobs torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per run (default: cores / jobs); 1 on a machine busy with other work")
     parser.add_argument("--report", action="store_true", help="no training: copy finished runs' summaries to experiments/results/, rebuild the report from there")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
     parser.add_argument("--override", dest="overrides", action="append", default=[], help="extra Hydra override for every run (repeatable), e.g. --override hydra/launcher=slurm")

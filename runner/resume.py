@@ -5,6 +5,12 @@ optimizer, schedule and early-stopping state, the RNG streams, the epoch — so 
 resumed CPU run writes the same metrics as one that was never interrupted.
 Rows of metrics.csv after the checkpoint's epoch (written just before the run
 died) are dropped and recomputed.
+
+A last.pt that cannot be read (truncated, corrupt) is reported in one log line and
+the run continues from last.prev.pt, the epoch before (runner/checkpoint.py keeps
+it); if neither can be read the run starts over, which with the same seed ends
+the same. The best epoch's weights come from best.pt or best.prev.pt, whichever
+holds that epoch.
 """
 
 import csv
@@ -12,11 +18,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 
-from runner.checkpoint import load_checkpoint
+from runner.checkpoint import load_checkpoint, load_weights, previous_of
+from runner.errors import CheckpointError
 
 log = logging.getLogger("runner")
 
@@ -39,11 +46,11 @@ def finished_results(run_dir: Path) -> Optional[dict]:
 
 
 def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator) -> ResumePoint:
-    last = Path(run_dir) / "checkpoints" / "last.pt"
-    if not last.exists():
+    folder = Path(run_dir) / "checkpoints"
+    state = _readable_last(folder / "last.pt")
+    if state is None:
         return ResumePoint()
-    state = load_checkpoint(last)
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], folder / "last.pt")  # another architecture: a clear CheckpointError
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state.get("scheduler", {}))
     stopper.load_state_dict(state["early_stopping"])
@@ -52,12 +59,57 @@ def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Ge
     epoch = state["epoch"]
     rows = [row for row in _read_rows(Path(run_dir) / "metrics.csv") if row["epoch"] <= epoch]
     point = ResumePoint(epoch=epoch, rows=rows)
-    best = Path(run_dir) / "checkpoints" / "best.pt"
-    if best.exists() and stopper.best_epoch:
-        point.best_state = load_checkpoint(best)["model"]
-        point.best_row = next((r for r in rows if r["epoch"] == stopper.best_epoch), None)
+    if stopper.best_epoch:
+        point.best_state = _best_weights(folder / "best.pt", stopper.best_epoch)
+        if point.best_state is not None:
+            point.best_row = next((r for r in rows if r["epoch"] == stopper.best_epoch), None)
     log.info(f"resuming {run_dir} after epoch {epoch}")
     return point
+
+
+LAST_KEYS = ("epoch", "model", "optimizer", "early_stopping", "rng")
+
+
+def _readable_last(last: Path) -> Optional[dict]:
+    """last.pt, or last.prev.pt when last.pt is unreadable; None: nothing to resume from."""
+    previous = previous_of(last)
+    if not last.exists() and not previous.exists():
+        return None
+    state, problem = _load(last, LAST_KEYS)
+    if state is not None:
+        return state
+    fallback, fallback_problem = _load(previous, LAST_KEYS)
+    where = f"{last.parent.name}/{last.name}"
+    if fallback is not None:
+        log.warning(f"{where} is unreadable ({problem}): resuming from {previous.name} instead (epoch {fallback['epoch']}; the epochs after it are redone)")
+        return fallback
+    log.warning(f"{where} is unreadable ({problem}) and so is {previous.name} ({fallback_problem}): starting this run over")
+    return None
+
+
+def _best_weights(best: Path, epoch: int) -> Optional[dict]:
+    """The weights of the best epoch: best.pt, or best.prev.pt when the run stopped between writing the two."""
+    problems = []
+    for path in (best, previous_of(best)):
+        state, problem = _load(path, ("epoch", "model"))
+        if state is not None and state["epoch"] == epoch:
+            return state["model"]
+        problems.append(f"{path.name}: {problem or 'holds epoch ' + str(state['epoch'])}")
+    log.warning(f"no checkpoint holds the weights of the best epoch {epoch} ({'; '.join(problems)}): the test uses the last weights unless a later epoch is better")
+    return None
+
+
+def _load(path: Path, keys) -> Tuple[Optional[dict], Optional[str]]:
+    """(checkpoint, None), or (None, what is wrong with it in a few words)."""
+    if not path.exists():
+        return None, "missing"
+    try:
+        return load_checkpoint(path, keys), None
+    except CheckpointError as err:  # truncated, corrupt, refused, or entries missing
+        return None, err.problem
+    except Exception as err:  # anything else torch raises on a damaged file
+        text = str(err).strip().splitlines()
+        return None, f"{type(err).__name__}: {text[0] if text else 'no details'}"
 
 
 def _read_rows(path: Path) -> List[dict]:

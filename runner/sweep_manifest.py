@@ -87,10 +87,13 @@ def _locked(folder: Path):
 class SweepManifest(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
         try:
+            error_file = Path(config.hydra.runtime.output_dir) / ERROR_FILE
             if job_return.status == JobStatus.FAILED:
                 error = job_return._return_value  # the exception; .return_value would re-raise it
                 text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                atomic_write_text(Path(config.hydra.runtime.output_dir) / ERROR_FILE, text)
+                atomic_write_text(error_file, text)
+            else:
+                error_file.unlink(missing_ok=True)  # a point that failed before and finished on resume
             if config.hydra.mode == RunMode.MULTIRUN:
                 write_manifest(Path(str(config.hydra.sweep.dir)))
         except Exception as err:  # bookkeeping must never break a sweep

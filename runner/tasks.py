@@ -14,6 +14,7 @@ import torch
 
 class Classification:
     name = "classification"
+    records_batch_loss = False  # the epoch's loss comes from the kept logits
 
     @staticmethod
     def monitorable(early_stopping):
@@ -33,7 +34,9 @@ class Classification:
         return out.detach()
 
     @staticmethod
-    def summarise(records: List[torch.Tensor], targets: torch.Tensor, loss_fn) -> Dict[str, Optional[float]]:
+    def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
+        """Metrics of the examples `split` visited in `order` (None: in their own order)."""
+        targets = split.y if order is None else split.y[order]
         with torch.no_grad():
             logits = torch.cat(records)
             return {
@@ -44,6 +47,7 @@ class Classification:
 
 class Reconstruction:
     name = "reconstruction"
+    records_batch_loss = True
 
     @staticmethod
     def monitorable(early_stopping):
@@ -69,8 +73,9 @@ class Reconstruction:
         return loss.detach() * n
 
     @staticmethod
-    def summarise(records: List[torch.Tensor], targets: torch.Tensor, loss_fn) -> Dict[str, Optional[float]]:
-        return {"loss": (torch.stack(records).sum() / len(targets)).item(), "accuracy": None}
+    def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
+        count = len(split) if order is None else len(order)
+        return {"loss": (torch.stack(records).sum() / count).item(), "accuracy": None}
 
 
 TASKS = {"classification": Classification, "reconstruction": Reconstruction}

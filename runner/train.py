@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from runner import distributed, signals
 from runner.checkpoint import save_checkpoint
 from runner.config import RunConfig
 from runner.data import Split, batches, load_dataset
@@ -39,7 +40,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     if trainer.resume == "auto" and finished_results(run_dir):
         log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
         return finished_results(run_dir)
-    device = resolve_device(trainer.device)
+    device = distributed.local_device(resolve_device(trainer.device))  # under DDP: this rank's GPU
     if trainer.threads:
         torch.set_num_threads(trainer.threads)
     seed_everything(cfg.seed, trainer.deterministic)
@@ -47,7 +48,8 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     data = load_dataset(cfg.data).to(device)
     model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
     task = task_of(model)
-    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), trainer.batch_size))
+    batch = trainer.batch_size * distributed.world_size()  # the global batch (trainer.batch_size is per rank under DDP)
+    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
     scheduler = build_scheduler(cfg.scheduler, optimizer)
     hooks = build_hooks(cfg.regularization, model)
     loss_fn = build_loss(cfg.loss, cfg.regularization)
@@ -56,15 +58,17 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
     resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
-    run_log = RunLog(run_dir, hparams, rows=resumed.rows)
+    run_log = RunLog(run_dir, hparams, rows=resumed.rows) if distributed.is_main() else distributed.Silent()
+    trained = distributed.wrap(model, device)  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
 
     best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
     row = resumed.rows[-1] if resumed.rows else None
+    signals.install()  # SIGTERM/SIGUSR1/SIGUSR2 now stop the run after the current step (runner/signals.py)
     try:
         for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
             tick = time.perf_counter()
             try:
-                train_metrics = train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
+                train_metrics = train_epoch(trained, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
             except Diverged as diverged:
                 # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
                 stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
@@ -85,9 +89,11 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
                 best_row = row
             run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
             schedule_done = scheduler.step(row)
-            if trainer.checkpoints:
+            if trainer.checkpoints and distributed.is_main():
                 save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
-            if epoch < trainer.epochs and stopper.should_stop:
+            if distributed.active():
+                signals.check_across_ranks(distributed.max_over_ranks)
+            if epoch < trainer.epochs and distributed.agree(stopper.should_stop):  # rank 0's clock decides a time limit
                 stop_reason = stopper.stop_reason  # "early_stopping" or "time_limit"
                 log.info(f"{stopper.explanation()}: stopping")
                 break
@@ -100,17 +106,23 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         # from it); test the best weights and write results.json. A second Ctrl-C quits at once.
         stop_reason = "interrupted"
         log.warning("interrupted: testing the best weights so far and writing results.json (Ctrl-C again quits at once)")
+    except signals.Preempted as preempted:
+        # SLURM's notice of a time limit or preemption: the same graceful stop; signals.finish requeues.
+        stop_reason = "preempted"
+        log.warning(f"preempted ({preempted}): testing the best weights so far and writing results.json; trainer.resume=auto continues")
+    finally:
+        signals.restore()  # the usual handlers again: a second signal quits at once, like a second Ctrl-C
 
     if best_state is not None and cfg.early_stopping.restore_best:
         model.load_state_dict(best_state)
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
-    if task.name == "classification":
+    if task.name == "classification" and distributed.is_main():
         write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
     log.info(f"test {format_metrics(test_metrics)} (epoch {stopper.best_epoch} weights)")
 
     best_row = best_row or row or {}
     results = {
-        "status": "interrupted" if stop_reason == "interrupted" else "finished",
+        "status": stop_reason if stop_reason in ("interrupted", "preempted") else "finished",
         "stop_reason": stop_reason,
         "task": task.name,
         "epochs_run": row["epoch"] if row else 0,
@@ -124,6 +136,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "wall_time_s": round(time.perf_counter() - started, 3),
         "params": n_params,
         "device": str(device),
+        "world_size": distributed.world_size(),  # processes training together (trainer.strategy=ddp)
         "seed": cfg.seed,
         "overrides": list(overrides),
         "versions": versions(),
@@ -131,6 +144,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "git_commit": git_commit(),
     }
     run_log.finish(results)
+    signals.finish(preempted=stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
     return results
 
 
@@ -141,10 +155,12 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
     model.train()
     n = len(split)
     perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
-    perm = perm.to(split.x.device)
-    show = trainer.progress and sys.stderr.isatty()
-    steps = tqdm(batches(n, trainer.batch_size, perm), total=math.ceil(n / trainer.batch_size), desc=desc, leave=False, disable=not show)
+    perm = distributed.shard(perm).to(split.x.device)  # this rank's share of the epoch (all of it in one process)
+    show = trainer.progress and sys.stderr.isatty() and distributed.is_main()
+    steps = tqdm(batches(len(perm), trainer.batch_size, perm), total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False, disable=not show)
     records = []
+    # Under DDP a lone rank must not stop mid-epoch: fit checks across ranks at the epoch's end.
+    step_check = signals.check if not distributed.active() else (lambda: None)
     for idx in steps:
         x, y = split.x[idx], split.y[idx]
         for transform in hooks.batch_transforms:
@@ -166,11 +182,16 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
                 first.append(task.record(out, loss, len(idx)))
             return total
 
-        optimizer.step(closure)
+        if getattr(optimizer, "needs_closure", False):  # L-BFGS re-evaluates the loss itself
+            optimizer.step(closure)
+        else:
+            closure()
+            optimizer.step()
         for hook in hooks.after_step:
             hook()
         records.append(first[0])
-    metrics = task.summarise(records, task.target(split.x[perm], split.y[perm]), loss_fn)
+        step_check()  # a preemption signal stops the run here, between two steps
+    metrics = distributed.reduce_metrics(task.summarise(records, split, perm, loss_fn), len(perm))
     if not math.isfinite(metrics["loss"]):
         raise Diverged(metrics["loss"], next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None))
     return metrics
@@ -186,16 +207,19 @@ class Diverged(Exception):
 
 @torch.inference_mode()
 def evaluate(model, task, split: Split, loss_fn, batch_size: int) -> dict:
-    """Metrics over a split, in chunks (one giant batch is slower on CPU)."""
+    """Metrics over a split, in chunks (one giant batch is slower on CPU). Under DDP each
+    rank evaluates its 1/N of the split and the sums are all-reduced."""
+    split = distributed.part(split)
     was_training = model.training
     model.eval()
     records = []
     for start in range(0, len(split), batch_size):
         x, y = split.x[start : start + batch_size], split.y[start : start + batch_size]
         out = model(x)
-        records.append(task.record(out, loss_fn(out, task.target(x, y)), len(y)))
+        loss = loss_fn(out, task.target(x, y)) if task.records_batch_loss else None
+        records.append(task.record(out, loss, len(y)))
     model.train(was_training)
-    return task.summarise(records, task.target(split.x, split.y), loss_fn)
+    return distributed.reduce_metrics(task.summarise(records, split, None, loss_fn), len(split))
 
 
 @torch.inference_mode()

@@ -1,5 +1,7 @@
 """Bad command lines fail before any data is loaded, with one message naming the key and what is allowed."""
 
+import uuid
+
 import pytest
 
 import runner.train
@@ -57,3 +59,113 @@ def test_malformed_override_syntax(cli):
     result = cli("train", "model.hidden_sizes=[100")
     assert result.code == 2
     assert "model.hidden_sizes=[100" in result.err
+
+
+# ---------------------------------------------------------------- more bad input (issue 8)
+
+MORE_CASES = [
+    # missing required values
+    ("model=cnn model.conv=[{channels:4}]", ["model.conv[0].kernel", "required value is not set"]),
+    ("model=cnn model.conv=[{kernel:3}]", ["model.conv[0].channels", "required value is not set"]),
+    ("model.hidden_sizes=???", ["model.hidden_sizes", "required value", "<value>"]),
+    # the model does not fit the data, or the loss does not fit the model
+    ("model=lenet5", ["model.conv[1].kernel", "larger than the 4x4 feature map"]),
+    ("model=conv_autoencoder loss=bce data.image_size=5", ["model.conv[2].pool", "larger than its 1x1 feature map"]),
+    ("model=autoencoder", ["loss", "'cross_entropy' does not fit model autoencoder", "reconstructs its input", "bce"]),
+    ("model=autoencoder loss=hinge", ["loss", "'hinge'", "mse"]),
+    ("model=linear_svm loss=bce", ["loss", "'bce'", "logits", "hinge"]),
+    # unknown keys that Hydra lets into typed nodes with +
+    ("+trainer.epochz=3", ["trainer.epochz", "unknown key", "epochs"]),
+    ("+regularization.dropuot=0.5", ["regularization.dropuot", "unknown key", "dropout"]),
+    # values no schema range catches
+    ("optimizer.lr=inf", ["optimizer.lr", "finite", "inf"]),
+    ("regularization.l2=nan", ["regularization.l2", "finite", "nan"]),
+    ("seed=-1", ["seed", "0 to 2**63-1"]),
+    # overrides Hydra itself cannot apply
+    ("model=null", ["model=null", "options of model", "mlp"]),
+    ("reference.id=x", ["reference.id=x", "reference is null"]),
+    ("+experiment=no_such_experiment", ["experiment/no_such_experiment", "Available options", "tanh_vs_relu"]),
+    # configs cannot name code
+    ("+model._target_=os.system", ["model._target_", "cannot name code", "os.system", "mlp"]),
+    ("+_target_=os.system", ["_target_", "cannot name code"]),
+    ("+trainer._target_=os.system", ["trainer._target_", "cannot name code"]),
+    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "hydra_plugins."]),
+]
+
+
+@pytest.mark.parametrize("override,words", MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_bad_overrides_are_explained_before_any_work(cli, no_data_loading, override, words):
+    test_bad_override_is_explained_before_any_work(cli, no_data_loading, "data=synthetic " + override, words)
+
+
+@pytest.fixture
+def experiment_file():
+    """Write experiments/_tmp_<unique>.yaml (Hydra finds experiments there); removed afterwards."""
+    from runner.paths import EXPERIMENTS_DIR
+
+    written = []
+
+    def write(text: str) -> str:
+        name = f"_tmp_{uuid.uuid4().hex[:10]}"
+        path = EXPERIMENTS_DIR / f"{name}.yaml"
+        path.write_text(text)
+        written.append(path)
+        return name
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+EXPERIMENT_CASES = [
+    # (file text, extra overrides, words the message must contain, the 1-based line it must name or None)
+    ("# @package _global_\nmodel:\n  hidden_sizes: [100\ntrainer: {epochs: 2}\n", [], ["malformed YAML", "expected ',' or ']'"], 4),
+    ("# @package _global_\nmodel: {hidden_sizes: [10]\n", [], ["malformed YAML"], 3),
+    ("# @package _global_\ntrainer:\n\tepochs: 2\n", [], ["malformed YAML"], 3),
+    ("# @package _global_\nmodel:\n  hiden_sizes: [10]\n", [], ["model.hiden_sizes", "unknown key", "hidden_sizes"], 3),
+    ("# @package _global_\ntrainr:\n  epochs: 3\n", [], ["trainr", "unknown key", "trainer"], 2),
+    ("# @package _global_\ntrainer:\n  epochs: ten\n", [], ["trainer.epochs", "ten", "Integer"], 3),
+    ("# @package _global_\ndefaults:\n  - override /model: mlp\n  - _self_\nmodel:\n  hidden_sizes: ???\n", [], ["model.hidden_sizes is ???", "required", "on the command line"], 6),
+    ("# @package _global_\ndefaults:\n  - override /model: transformer\n", [], ["model/transformer", "Available options", "mlp"], None),
+    ("# @package _global_\nmodel:\n  _target_: os.system\n  _args_: ['touch MARKER']\n", [], ["model._target_", "cannot name code"], 3),
+    ("# @package _global_\n_target_: os.system\n_args_: ['touch MARKER']\n", [], ["_target_", "cannot name code"], None),
+    ("# @package _global_\nhydra:\n  callbacks:\n    evil:\n      _target_: os.system\n      command: touch MARKER\n", [], ["hydra.callbacks.evil._target_", "os.system"], None),
+    ("# @package _global_\nhydra:\n  sweeper:\n    params:\n      optimizer.lr: 0.1,-1\n", ["-m"], ["sweep point 1 of 2", "optimizer.lr", "> 0"], None),
+]
+
+
+@pytest.mark.parametrize("text,extra,words,line", EXPERIMENT_CASES, ids=[f"experiment{i}" for i in range(len(EXPERIMENT_CASES))])
+def test_bad_experiment_file_is_explained_naming_file_and_line(cli, no_data_loading, experiment_file, tmp_path, text, extra, words, line):
+    marker = tmp_path / "MARKER"
+    name = experiment_file(text.replace("MARKER", str(marker)))
+    result = cli("train", *extra, "data=synthetic", f"+experiment={name}")
+    message = result.err.strip()
+    assert result.code == 2, message
+    assert message.startswith("runner: config error:") and len(message.splitlines()) == 1, message
+    assert "Traceback" not in message
+    if line is not None:
+        assert f"experiments/{name}.yaml, line {line}" in message, message
+    for word in words:
+        assert word in message, f"{word!r} missing from: {message}"
+    assert not result.outputs.exists(), "nothing may be written for a bad config"
+    assert not marker.exists(), "a config ran code"
+    assert no_data_loading == []
+
+
+def test_a_required_value_given_on_the_command_line_is_accepted(experiment_file):
+    from runner.preflight import PreflightError, check
+
+    name = experiment_file("# @package _global_\nmodel:\n  hidden_sizes: ???\n")
+    with pytest.raises(PreflightError, match="required"):
+        check(["data=synthetic", f"+experiment={name}"])
+    (cfg,) = check(["data=synthetic", f"+experiment={name}", "model.hidden_sizes=[7]"])
+    assert list(cfg.model.hidden_sizes) == [7]
+
+
+def test_code_named_by_an_override_never_runs(cli_process, tmp_path):
+    """The whole way, in a real process: `_target_` + args that would create a file."""
+    marker = tmp_path / "MARKER"
+    result = cli_process("train", "data=synthetic", "trainer.threads=1", "+model._target_=os.system", f"+model._args_=['touch {marker}']")
+    assert result.code == 2, result.err
+    assert "model._target_" in result.err and "cannot name code" in result.err
+    assert not marker.exists() and not result.outputs.exists()

@@ -13,7 +13,8 @@ from typing import List, Tuple
 import torch
 from torch import nn
 
-from runner.errors import ConfigError
+from runner.checkpoint import load_checkpoint
+from runner.errors import CheckpointError, ConfigError
 
 KEY = "model.init_from"
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -28,9 +29,10 @@ def encoder_layers(state: dict) -> List[Tuple[str, torch.Tensor, torch.Tensor]]:
     """(prefix, weight, bias) of each Linear/Conv layer under `encoder.`, in order."""
     layers = []
     for key, value in state.items():
-        if key.startswith("encoder.") and key.endswith(".weight") and value.dim() >= 2:
+        if isinstance(key, str) and key.startswith("encoder.") and key.endswith(".weight") and isinstance(value, torch.Tensor) and value.dim() >= 2:
             prefix = key[: -len(".weight")]
-            layers.append((prefix, value, state.get(prefix + ".bias")))
+            bias = state.get(prefix + ".bias")
+            layers.append((prefix, value, bias if isinstance(bias, torch.Tensor) else None))
     return layers
 
 
@@ -43,22 +45,23 @@ def load_encoder(model: nn.Module, run: str) -> None:
     if not path.is_file():
         raise ConfigError(KEY, f"no checkpoint at {path} (give the folder of a finished autoencoder run, or a .pt file)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a torn or foreign file
-        raise ConfigError(KEY, f"cannot read {path}: {err}") from None
+        state = load_checkpoint(path)  # data only: a file that would run code is refused
+    except CheckpointError as err:  # torn, tampered or foreign
+        raise ConfigError(KEY, str(err)) from None
     state = state.get("model", state) if isinstance(state, dict) else state
     source = encoder_layers(state) if isinstance(state, dict) else []
     if not source:
         raise ConfigError(KEY, f"{path} holds no encoder weights: init_from needs a run of model=autoencoder")
     targets = [m for m in model.modules() if isinstance(m, _WEIGHT_LAYERS)]
     if len(targets) <= len(source):
-        raise ConfigError(KEY, f"the encoder has {len(source)} weight layers but this model has only {len(targets)} (the last one is the classifier): add hidden layers")
+        raise ConfigError(KEY, f"the encoder has {len(source)} weight layers but this model has only {len(targets)} (the last one is the classifier): add hidden layers (checkpoint {path})")
     for number, ((name, weight, bias), layer) in enumerate(zip(source, targets), start=1):
         if layer.weight.shape != weight.shape or (bias is None) != (layer.bias is None) or (bias is not None and layer.bias.shape != bias.shape):
             raise ConfigError(
                 KEY,
                 f"encoder layer {number} ({name}) has weights {_shape(weight)} but this model's layer {number} ({type(layer).__name__}) has {_shape(layer.weight)}; "
-                "make the model's first layers match the autoencoder (mlp: hidden_sizes = the autoencoder's hidden_sizes + [code_size], same activation, no maxout/batch_norm)",
+                "make the model's first layers match the autoencoder (mlp: hidden_sizes = the autoencoder's hidden_sizes + [code_size], same activation, no maxout/batch_norm)"
+                f" (checkpoint {path})",
             )
         with torch.no_grad():
             layer.weight.copy_(weight)

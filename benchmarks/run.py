@@ -1,0 +1,389 @@
+"""The project against a plain PyTorch loop, case by case: `make bench` (issue 7).
+
+Training cases (one epoch each, CPU):
+    mlp_b10   784-100-10 sigmoid MLP, SGD lr 3.0, batch 10 (Nielsen ch. 1)
+    mlp_b64   the same MLP at batch 64
+    cnn_b64   conv20-pool-conv40-pool-fc100 ReLU, SGD lr 0.1, batch 64 (Nielsen ch. 6)
+    lstm_b64  LSTM(28->128) over the 28 rows of each image, Adam lr 1e-3, batch 64
+For each, `runner train ...` (the console script users run, in its own process)
+alternates with benchmarks/plain.py (its own process) --repeats times. Epoch
+time is the project's metrics.csv `seconds` (its train_epoch, first step to the
+last step plus the epoch's train-metric summary) against the plain loop's
+shuffle-to-last-step time; "wall" is each whole process, start to exit (the
+project also evaluates val and test, writes checkpoints, TensorBoard events and
+predictions; the plain script only trains).
+
+Other cases:
+    eval_cnn, eval_mlp  runner.train.evaluate on the 10k validation set against a
+                        plain chunked loop, same model object, alternating in one process
+    startup             process start to first training step of `runner train`
+                        (benchmarks/first_step.py explains how it is measured)
+    sweep               runs per hour of a 2-job joblib sweep of small MLP runs against
+                        the same sweep run serially (basic launcher)
+
+    python benchmarks/run.py                      # everything, 3 repeats, full data
+    python benchmarks/run.py --quick --repeats 1  # 5,000 training images: a smoke run
+    python benchmarks/run.py --cases mlp_b10,eval_cnn --repeats 5
+
+Targets (2-core machine): epoch ratio <= 1.05, evaluation ratio <= 1.0,
+startup <= 3 s, sweep >= 1.8x the serial runs per hour.
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    ALL_CASES,
+    EVAL_CASES,
+    QUICK_TRAIN_SIZE,
+    ROOT,
+    TRAIN_CASES,
+    code_fingerprint,
+    load_average,
+    machine_description,
+    markdown_table,
+    mnist_cache,
+    project_overrides,
+    python,
+    run_plain,
+    run_project,
+    runner_cmd,
+    runner_env,
+    scratch_dir,
+    stats,
+    timed_run,
+)
+
+EPOCH_TARGET, EVAL_TARGET, STARTUP_TARGET, SWEEP_TARGET = 1.05, 1.0, 3.0, 1.8
+
+
+def say(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S} load {load_average()}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- training epochs
+
+
+def bench_training(name, args, cache, work) -> dict:
+    case = TRAIN_CASES[name]
+    overrides = project_overrides(case, args.threads, args.train_size)
+    runs = {"project": [], "plain": []}
+    for r in range(args.repeats):
+        order = ["project", "plain"] if r % 2 == 0 else ["plain", "project"]
+        for side in order:
+            if side == "project":
+                res = run_project(overrides, work, f"{name}-{r}")
+            else:
+                res = run_plain(case, args.threads, args.train_size, cache)
+            runs[side].append(res)
+            say(f"{name} #{r + 1} {side:7s} epoch {res['epoch']:.3f} s, process {res['wall']:.2f} s")
+    return {"kind": "train", "description": case.description, "overrides": overrides, "runs": runs}
+
+
+def row_training(name, result) -> list:
+    p = stats([r["epoch"] for r in result["runs"]["project"]])
+    q = stats([r["epoch"] for r in result["runs"]["plain"]])
+    pw = stats([r["wall"] for r in result["runs"]["project"]])
+    qw = stats([r["wall"] for r in result["runs"]["plain"]])
+    ratio_min, ratio_med = p["min"] / q["min"], p["median"] / q["median"]
+    result["summary"] = {"ratio_min": ratio_min, "ratio_median": ratio_med, "target": EPOCH_TARGET}
+    ok = "yes" if ratio_min <= EPOCH_TARGET else "NO"
+    return [
+        name,
+        f"{p['min']:.3f} / {p['median']:.3f}",
+        f"{q['min']:.3f} / {q['median']:.3f}",
+        f"{ratio_min:.3f}",
+        f"{ratio_med:.3f}",
+        f"<= {EPOCH_TARGET}: {ok}",
+        f"{pw['min']:.1f} / {pw['median']:.1f}",
+        f"{qw['min']:.1f} / {qw['median']:.1f}",
+    ]
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def bench_eval(name, args, cache) -> dict:
+    model = EVAL_CASES[name]
+    inner = args.repeats * (20 if model == "mlp" else 3)
+    cmd = [python(), str(ROOT / "benchmarks" / "eval_case.py"), "--model", model, "--threads", str(args.threads)]
+    res = timed_run(cmd + ["--repeats", str(inner), "--cache", str(cache)])
+    out = json.loads(res["stdout"].strip().splitlines()[-1])
+    say(f"{name}: project median {statistics.median(out['project']):.4f} s, plain {statistics.median(out['plain']):.4f} s")
+    return {"kind": "eval", "runs": out}
+
+
+def row_eval(name, result) -> list:
+    p, q = stats(result["runs"]["project"]), stats(result["runs"]["plain"])
+    ratio_min, ratio_med = p["min"] / q["min"], p["median"] / q["median"]
+    result["summary"] = {"ratio_min": ratio_min, "ratio_median": ratio_med, "target": EVAL_TARGET, "agree": result["runs"]["agree"]}
+    ok = "yes" if ratio_min <= EVAL_TARGET + 0.02 else "NO"  # 2 %: the resolution of a loaded machine
+    return [name, f"{p['min']:.4f} / {p['median']:.4f}", f"{q['min']:.4f} / {q['median']:.4f}", f"{ratio_min:.3f}", f"{ratio_med:.3f}", f"<= {EVAL_TARGET}: {ok}", "", ""]
+
+
+# ---------------------------------------------------------------- startup
+
+
+def bench_startup(args, cache, work) -> dict:
+    """Process start to first training step: `runner train` (through first_step.py) and the
+    plain script, alternating, on the mlp_b64 case."""
+    case = TRAIN_CASES["mlp_b64"]
+    marks, plain = [], []
+    for r in range(args.repeats):
+        for side in ["project", "plain"] if r % 2 == 0 else ["plain", "project"]:
+            if side == "plain":
+                res = run_plain(case, args.threads, args.train_size, cache)
+                plain.append(res["first_step"])
+                say(f"startup #{r + 1}: plain loop's first step at {res['first_step']:.2f} s")
+                continue
+            run_dir, marks_file = work / f"startup-{r}", work / f"startup-{r}.json"
+            env = runner_env(work)
+            env["BENCH_MARKS"] = str(marks_file)
+            env["BENCH_T0"] = repr(time.time())
+            cmd = [python(), str(ROOT / "benchmarks" / "first_step.py"), "train", *project_overrides(case, args.threads, args.train_size)]
+            res = timed_run(cmd + [f"hydra.run.dir={run_dir}"], env=env)
+            m = json.loads(marks_file.read_text())
+            t0 = m.pop("t0")
+            m = {k: v - t0 for k, v in m.items()}
+            m["exit"] = res["wall"]
+            marks.append(m)
+            say(f"startup #{r + 1}: project's first step at {m['train_epoch']:.2f} s (" + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) + ")")
+    return {"kind": "startup", "marks": marks, "plain_first_step": plain}
+
+
+def row_startup(result) -> list:
+    first = stats([m["train_epoch"] for m in result["marks"]])
+    plain = stats(result["plain_first_step"])
+    result["summary"] = {
+        "first_step_min": first["min"],
+        "first_step_median": first["median"],
+        "plain_first_step_min": plain["min"],
+        "plain_first_step_median": plain["median"],
+        "target": STARTUP_TARGET,
+    }
+    ok = "yes" if first["min"] <= STARTUP_TARGET else "NO"
+    return [
+        "startup (to 1st step)",
+        f"{first['min']:.2f} / {first['median']:.2f}",
+        f"{plain['min']:.2f} / {plain['median']:.2f}",
+        f"{first['min'] / plain['min']:.3f}",
+        f"{first['median'] / plain['median']:.3f}",
+        f"<= {STARTUP_TARGET} s: {ok}",
+        "",
+        "",
+    ]
+
+
+def startup_breakdown(result) -> str:
+    names = list(result["marks"][0].keys())
+    rows = []
+    prev = 0.0
+    labels = {
+        "interpreter": "python starts, runs the benchmark wrapper",
+        "imported runner.train": "import runner.train (torch, tqdm, runner.*)",
+        "fit": "runner.cli, preflight (compose + validate + model check), Hydra compose, run folder",
+        "load_dataset": "fit: threads, seeds",
+        "RunLog": "load the MNIST cache, build model, optimizer, hooks",
+        "train_epoch": "RunLog (TensorBoard SummaryWriter), resume check",
+        "exit": "the epoch, val/test evaluation, checkpoints, results, exit",
+    }
+    for name in names:
+        med = statistics.median(m[name] for m in result["marks"])
+        rows.append([name, f"{med:.2f}", f"{med - prev:+.2f}", labels.get(name, "")])
+        prev = med
+    return markdown_table(["mark (median over repeats)", "s after start", "step", "what happened in the step"], rows)
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def bench_sweep(args, work) -> dict:
+    case = TRAIN_CASES["mlp_b10"]
+    epochs = f"trainer.epochs={args.sweep_epochs}"
+    base = [epochs if o.startswith("trainer.epochs=") else o for o in project_overrides(case, 1, args.train_size) if not o.startswith("seed=")]
+    seeds = list(range(args.sweep_runs))
+    seed_list = "seed=" + ",".join(map(str, seeds))
+    runs = {"serial": [], "parallel": []}
+    mode = "joblib"
+    for r in range(args.sweep_repeats):
+        order = ["serial", "parallel"] if r % 2 == 0 else ["parallel", "serial"]
+        for side in order:
+            sweep_dir = work / f"sweep-{side}-{r}"
+            cmd = [*runner_cmd(), "train", "-m", *base, seed_list, f"hydra.sweep.dir={sweep_dir}"]
+            if side == "serial":
+                res = timed_run(cmd, env=runner_env(work))
+            elif mode == "joblib":
+                try:
+                    res = timed_run(cmd + ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], env=runner_env(work))
+                except RuntimeError as err:
+                    say(f"joblib launcher unusable, falling back to two concurrent processes: {str(err)[-500:]}")
+                    mode = "two processes"
+            if side == "parallel" and mode != "joblib":
+                sweep_dir = work / f"sweep-two-processes-{r}"
+                res = two_processes(base, seeds, sweep_dir, work)
+            finished = list(sweep_dir.rglob("results.json"))
+            if len(finished) != len(seeds):
+                raise RuntimeError(f"sweep {side}: {len(finished)} of {len(seeds)} runs finished in {sweep_dir}")
+            epoch_seconds = [float(row.split(",")[-1]) for f in finished for row in (f.parent / "metrics.csv").read_text().splitlines()[1:]]
+            runs[side].append({"wall": res["wall"], "cpu": res["cpu"], "epoch_seconds": epoch_seconds})
+            say(
+                f"sweep #{r + 1} {side:8s} ({mode if side == 'parallel' else 'basic launcher'}): {len(seeds)} runs in {res['wall']:.1f} s,"
+                f" {res['cpu']:.1f} CPU s, epochs {min(epoch_seconds):.2f}-{max(epoch_seconds):.2f} s"
+            )
+    return {"kind": "sweep", "mode": mode, "runs_per_sweep": len(seeds), "overrides": base, "runs": runs}
+
+
+def two_processes(base, seeds, sweep_dir, work) -> dict:
+    """Fallback: two `runner train -m` processes side by side, each with half the seeds."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    procs = []
+    for half in (seeds[0::2], seeds[1::2]):
+        cmd = [*runner_cmd(), "train", "-m", *base, "seed=" + ",".join(map(str, half)), f"hydra.sweep.dir={sweep_dir}/{half[0]}"]
+        procs.append(subprocess.Popen(cmd, env=runner_env(work), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(err[-2000:])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall": time.perf_counter() - start, "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime}
+
+
+def row_sweep(result) -> list:
+    n = result["runs_per_sweep"]
+    walls = {side: stats([r["wall"] for r in result["runs"][side]]) for side in ("serial", "parallel")}
+    cpus = {side: statistics.median(r["cpu"] for r in result["runs"][side]) for side in ("serial", "parallel")}
+    s, p = walls["serial"], walls["parallel"]
+    speedup_min, speedup_med = s["min"] / p["min"], s["median"] / p["median"]
+    # On an otherwise idle 2-core machine a single-threaded serial sweep takes about its CPU
+    # time, and the 2-job sweep at least half of its CPU time: an upper bound on the speed-up.
+    bound = 2 * cpus["serial"] / cpus["parallel"]
+    result["summary"] = {
+        "runs_per_hour_serial": 3600 * n / s["median"],
+        "runs_per_hour_parallel": 3600 * n / p["median"],
+        "speedup_min": speedup_min,
+        "speedup_median": speedup_med,
+        "cpu_s_per_run_serial": cpus["serial"] / n,
+        "cpu_s_per_run_parallel": cpus["parallel"] / n,
+        "idle_machine_speedup_upper_bound": bound,
+        "target": SWEEP_TARGET,
+    }
+    ok = "yes" if speedup_min >= SWEEP_TARGET else "NO"
+    return [
+        f"sweep ({n} runs, {result['mode']})",
+        f"{3600 * n / p['median']:.0f} runs/h",
+        f"serial {3600 * n / s['median']:.0f} runs/h",
+        f"{speedup_min:.2f}x",
+        f"{speedup_med:.2f}x",
+        f">= {SWEEP_TARGET}x: {ok}",
+        f"{p['min']:.1f} / {p['median']:.1f}",
+        f"{s['min']:.1f} / {s['median']:.1f}",
+    ]
+
+
+def sweep_note(result) -> str:
+    sm = result["summary"]
+    return (
+        f"sweep: runner train -m {' '.join(result['overrides'])} seed=0..{result['runs_per_sweep'] - 1}"
+        f" [+ hydra/launcher=joblib hydra.launcher.n_jobs=2]; 'process s' columns: parallel / serial sweep wall times.\n"
+        f"CPU seconds per run (all processes): serial {sm['cpu_s_per_run_serial']:.1f}, parallel {sm['cpu_s_per_run_parallel']:.1f};"
+        f" speed-up on an idle 2-core machine at most 2 x {sm['cpu_s_per_run_serial']:.1f} / {sm['cpu_s_per_run_parallel']:.1f}"
+        f" = {sm['idle_machine_speedup_upper_bound']:.2f}x (upper bound: assumes the two jobs overlap perfectly)."
+    )
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default="all", help=f"comma-separated, from: {', '.join(ALL_CASES)} (default all)")
+    p.add_argument("--repeats", type=int, default=3, help="alternating runs per side and case (default 3)")
+    p.add_argument("--quick", action="store_true", help=f"train on the first {QUICK_TRAIN_SIZE:,} images only (data.train_size)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads on both sides (default 1: the steadiest on a shared machine)")
+    p.add_argument("--sweep-runs", type=int, default=4, help="runs in the sweep case (seeds 0..n-1; default 4)")
+    p.add_argument("--sweep-epochs", type=int, default=3, help="epochs of each sweep run (default 3)")
+    p.add_argument("--sweep-repeats", type=int, default=None, help="sweeps per side (default: --repeats, at most 2)")
+    p.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
+    p.add_argument("--keep", action="store_true", help="keep the run folders (printed) instead of deleting them")
+    args = p.parse_args(argv)
+    cases = ALL_CASES if args.cases == "all" else [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in ALL_CASES]
+    if unknown:
+        p.error(f"unknown case(s) {', '.join(unknown)}; choose from: {', '.join(ALL_CASES)}")
+    args.train_size = QUICK_TRAIN_SIZE if args.quick else None
+    args.sweep_repeats = args.sweep_repeats or min(args.repeats, 2)
+
+    machine = machine_description()
+    code_before = code_fingerprint()
+    load_before = load_average()
+    started = datetime.now()
+    cache = mnist_cache()
+    work = scratch_dir("runner-bench-")
+    say(f"cases {', '.join(cases)}; repeats {args.repeats}; threads {args.threads}; {'quick' if args.quick else 'full data'}; runs in {work}")
+
+    results = {}
+
+    def save():
+        if args.json:
+            record = {"machine": machine, "load_before": load_before, "code_before": code_before, "args": vars(args) | {"json": str(args.json)}, "results": results}
+            args.json.write_text(json.dumps(record, indent=1, default=str))
+
+    try:
+        for name in cases:
+            if name in TRAIN_CASES:
+                results[name] = bench_training(name, args, cache, work)
+            elif name in EVAL_CASES:
+                results[name] = bench_eval(name, args, cache)
+            elif name == "startup":
+                results[name] = bench_startup(args, cache, work)
+            elif name == "sweep":
+                results[name] = bench_sweep(args, work)
+            save()
+    finally:
+        if args.keep:
+            say(f"run folders kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    load_after = load_average()
+    code_after = code_fingerprint()
+
+    rows = []
+    for name, result in results.items():
+        kind = result["kind"]
+        rows.append(
+            row_training(name, result) if kind == "train" else row_eval(name, result) if kind == "eval" else row_startup(result) if kind == "startup" else row_sweep(result)
+        )
+    header = ["case", "project s (min / median)", "plain s (min / median)", "ratio (min)", "ratio (median)", "target", "project process s", "plain process s"]
+    print(f"# runner benchmarks, {started:%Y-%m-%d %H:%M} - {datetime.now():%H:%M}")
+    print()
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, torch {machine['torch']}; {machine['platform']}")
+    print(f"settings: {args.repeats} repeats, trainer.threads={args.threads}, {'quick: data.train_size=' + str(args.train_size) if args.quick else 'full 50,000 training images'}")
+    print(f"load average (1/5/15 min): before {load_before}, after {load_after}")
+    print(f"code: {code_before}" + (f" at the start, {code_after} at the end (edited during the run)" if code_after != code_before else ""))
+    print()
+    print(markdown_table(header, rows))
+    if "startup" in results:
+        print()
+        print(startup_breakdown(results["startup"]))
+    if "sweep" in results:
+        print()
+        print(sweep_note(results["sweep"]))
+    if args.json:
+        record = {"machine": machine, "load_before": load_before, "load_after": load_after, "code_before": code_before, "code_after": code_after}
+        args.json.write_text(json.dumps(record | {"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""k-fold cross-validation: `data.cv_folds=k data.cv_fold=i` validates on the i-th
+contiguous 1/k of the training split and trains on the rest.
+
+The dataset's own validation split is then unused and the test split stays the
+test split, so the k runs of one setting estimate its validation score on k
+disjoint held-out parts, and `runner compare` pools them (mean ± std over folds)
+as it pools seeds. Folds are contiguous, not shuffled: the training splits here
+are already in random order (MNIST's pickle, the synthetic generator), and
+contiguous blocks are the same whatever the run's seed.
+
+Sweep the folds as any other key (experiments/cv.yaml):
+    runner train -m data.cv_folds=5 data.cv_fold=0,1,2,3,4
+"""
+
+import dataclasses
+
+import torch
+
+from runner.errors import require
+
+
+def check_folds(cv_folds: int, cv_fold: int) -> None:
+    """Range checks for a data schema's __post_init__ (keys named as the user types them, under data.)."""
+    require(cv_folds == 0 or cv_folds >= 2, "cv_folds", f"0 (no cross-validation) or at least 2, got {cv_folds}")
+    if cv_folds:
+        require(0 <= cv_fold < cv_folds, "cv_fold", f"between 0 and cv_folds - 1 = {cv_folds - 1}, got {cv_fold}")
+    else:
+        require(cv_fold == 0, "cv_fold", f"only with cv_folds >= 2 (cv_folds is 0: no cross-validation), got {cv_fold}")
+
+
+def fold_bounds(n: int, folds: int, fold: int) -> tuple:
+    """[start, end) of fold `fold` among n examples; sizes differ by at most one."""
+    return fold * n // folds, (fold + 1) * n // folds
+
+
+def cross_validation_fold(dataset, folds: int, fold: int):
+    """The dataset with fold `fold` of its training split as validation set, the other folds as training set."""
+    train = dataset.train
+    n = len(train)
+    require(folds <= n, "data.cv_folds", f"at most the number of training examples ({n}), got {folds}")
+    start, end = fold_bounds(n, folds, fold)
+    keep = lambda t: torch.cat([t[:start], t[end:]])  # noqa: E731
+    split = type(train)
+    return dataclasses.replace(dataset, train=split(keep(train.x), keep(train.y)), val=split(train.x[start:end], train.y[start:end]))

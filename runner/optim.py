@@ -226,4 +226,17 @@ def build_lbfgs(cfg: LBFGSConfig, param_groups):
 
 
 def build_optimizer(cfg, param_groups):
-    return OPTIMIZERS.get(cfg.name, "optimizer")(cfg, param_groups)
+    build = OPTIMIZERS.get(cfg.name, "optimizer")
+    if build is not build_adamw:  # AdamW reads each group's `decay` flag; the others only its weight_decay
+        param_groups = merge_equal_groups(param_groups)
+    return build(cfg, param_groups)
+
+
+def merge_equal_groups(param_groups):
+    """One group per distinct weight decay: optimizers walk every group at every step,
+    which costs several microseconds a step at batch 10 for nothing when no L2 is set."""
+    merged = {}
+    for group in param_groups:
+        key = group.get("weight_decay", 0.0)
+        merged.setdefault(key, {"params": [], "weight_decay": key})["params"].extend(group["params"])
+    return [g for g in merged.values() if g["params"]]

@@ -230,8 +230,9 @@ def test_l2_conventions_set_the_optimizer_weight_decay(cli):
     expected = {"pytorch": 0.5, "per_example": 0.5 / 256, "per_batch": 0.5 * 32 / 256}
     for convention, decay in expected.items():
         weights, biases = last_checkpoint(runs[f"regularization.l2_convention={convention}"])["optimizer"]["param_groups"]
-        assert weights["weight_decay"] == pytest.approx(decay) and weights["decay"]
-        assert biases["weight_decay"] == 0.0 and not biases["decay"]
+        assert weights["weight_decay"] == pytest.approx(decay)
+        assert biases["weight_decay"] == 0.0
+        assert [len(g["params"]) for g in (weights, biases)] == [2, 2]  # 784-128-4 MLP: 2 weight matrices, 2 bias vectors
 
 
 def test_l2_biases_puts_every_parameter_in_the_decayed_group():
@@ -499,3 +500,11 @@ def test_stopper_reports_its_reason():
     assert stopper.stop_reason == "early_stopping"
     patient = EarlyStopping(EarlyStoppingConfig(policy="none"))
     assert not patient.should_stop and patient.stop_reason is None
+
+
+def test_groups_without_l2_are_merged_for_speed():
+    from runner.optim import merge_equal_groups
+
+    groups = param_groups(tiny_model(), RegularizationConfig(l2=0.0), 100, 10)
+    assert len(groups) == 2 and len(merge_equal_groups(groups)) == 1
+    assert len(merge_equal_groups(param_groups(tiny_model(), RegularizationConfig(l2=0.1), 100, 10))) == 2

@@ -67,9 +67,11 @@ def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
         try:
             points = sweep_points(overrides, params)
         except HydraException:
-            # A non-grid sweep (ranges, intervals for optuna): check the fixed part only.
+            # A non-grid sweep (ranges, intervals for optuna): check the fixed part, and that
+            # every searched key exists, so a typo fails now rather than at the first trial.
             _required_in_experiments(fixed)
             validate_point(base, fixed)
+            _searched_keys_exist(base, list(params) + [o.split("=", 1)[0].lstrip("+~") for o in overrides if o not in fixed])
             return [base]
         configs = []
         for number, point in enumerate(points):
@@ -136,6 +138,18 @@ def _refuse_placeholders(overrides, where: str = "") -> None:
     for override in parsed:
         if not override.is_sweep_override() and override.value() == "???":
             raise PreflightError(_prefix(where) + f"{override.key_or_group}: '???' marks a required value; give the value itself, e.g. {override.key_or_group}=<value>")
+
+
+def _searched_keys_exist(cfg: DictConfig, keys) -> None:
+    missing = object()
+    for key in keys:
+        if key.startswith("hydra.") or key in ("hydra", "seed"):
+            continue
+        if OmegaConf.select(cfg, key, default=missing) is missing:
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            valid = f"; valid keys of {parent or 'the config'}: {', '.join(sorted(node.keys()))}" if isinstance(node, DictConfig) else ""
+            raise PreflightError(f"{key}: unknown key in the search space{valid}")
 
 
 def _required_in_experiments(overrides, where: str = "") -> None:

@@ -57,3 +57,11 @@ def test_a_search_launched_again_with_resume_auto_reuses_its_finished_trials(cli
     assert again.code == 0, again.err
     assert (again.out + again.err).count("already finished") == 3  # the seeded sampler proposed the same trials
     assert {run.name: (trial_settings(run), (run / "results.json").stat().st_mtime_ns) for run in again.run_dirs()} == before
+
+
+def test_a_typo_in_the_search_space_fails_before_the_first_trial(cli):
+    result = cli("train", "-m", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=2", "data=synthetic",
+                 "optimizer.lrr=tag(log,interval(0.001,0.1))")
+    assert result.code == 2
+    assert "optimizer.lrr" in result.err and "lr" in result.err
+    assert not result.outputs.exists()

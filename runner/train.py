@@ -157,7 +157,9 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
     perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
     perm = distributed.shard(perm).to(split.x.device)  # this rank's share of the epoch (all of it in one process)
     show = trainer.progress and sys.stderr.isatty() and distributed.is_main()
-    steps = tqdm(batches(len(perm), trainer.batch_size, perm), total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False, disable=not show)
+    steps = batches(len(perm), trainer.batch_size, perm)
+    if show:  # wrapped only when shown: even a disabled bar costs a generator hop per step
+        steps = tqdm(steps, total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False)
     records = []
     # Under DDP a lone rank must not stop mid-epoch: fit checks across ranks at the epoch's end.
     step_check = signals.check if not distributed.active() else (lambda: None)

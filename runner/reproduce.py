@@ -21,7 +21,7 @@ from typing import Dict, List
 
 from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
-from runner.reproduction_report import Row, build, load_rows, machines, seed_dirs, to_csv, to_markdown
+from runner.reproduction_report import Row, build, commits, load_rows, machines, seed_dirs, to_csv, to_markdown
 
 ROWS_DIR = EXPERIMENTS_DIR / "reproduce"
 RESULTS_DIR = EXPERIMENTS_DIR / "results"
@@ -121,10 +121,13 @@ def write_report(rows: List[Row], quick: bool) -> Path:
         "",
         f"Report built {date.today().isoformat()} by `runner reproduce --report` from "
         + ("the quick run folders." if quick else "the committed summaries in experiments/results/ (results.json, metrics.csv, config.yaml per run)."),
-        f"Machine(s) the runs ran on: {where}.",
+        f"Machine(s) the runs ran on: {where}. Code: commit(s) {', '.join(commits(root)) or 'unknown'} (each run's results.json has the full id).",
         "Verdict: reproduced = best of seeds within 0.15 points of the documented value for results above 99%, "
         "0.3 points below that (the row's own tolerance for losses); rows run shorter than documented do not count.",
     ])
+    notes = RESULTS_DIR / "NOTES.md"  # hand-written provenance of the committed runs
+    if not quick and notes.exists():
+        header += "\n\n" + notes.read_text().strip()
     out_dir = outputs_root(True) if quick else EXPERIMENTS_DIR
     md = out_dir / ("reproduction.md" if quick else "REPRODUCTION.md")
     atomic_write_text(md, to_markdown(lines, header))

@@ -293,3 +293,16 @@ def machines(root: Path) -> List[str]:
             continue
         seen.add(f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, {m.get('torch_threads', '?')} torch thread(s)" + (f", {m['gpu']}" if m.get("gpu") else ""))
     return sorted(seen)
+
+
+def commits(root: Path) -> List[str]:
+    """The git commits the runs ran from (results.json's git_commit), short form."""
+    seen = set()
+    for path in Path(root).glob("*/seed*/results.json"):
+        try:
+            commit = json.loads(path.read_text()).get("git_commit", "")
+        except (OSError, ValueError):
+            continue
+        if commit:
+            seen.add(commit[:7])
+    return sorted(seen)

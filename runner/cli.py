@@ -31,6 +31,13 @@ Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 
 def train(args) -> int:
     multirun = any(a in ("-m", "--multirun") for a in args)
+    from runner.resume import ResumeFolderError, expand_resume_folder
+
+    try:
+        args = expand_resume_folder(args, multirun)  # trainer.resume=<run dir>
+    except ResumeFolderError as err:
+        print(f"runner: config error: {err}", file=sys.stderr)
+        return 2
     if not any(a in ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c") or a.startswith("--info") for a in args):
         from runner.preflight import PreflightError, check
 

@@ -123,3 +123,30 @@ def _number(key: str, text: str):
     if text == "":
         return None
     return int(text) if key == "epoch" else float(text)
+
+
+class ResumeFolderError(ValueError):
+    pass
+
+
+def expand_resume_folder(args: List[str], multirun: bool) -> List[str]:
+    """`trainer.resume=<run dir>` means: that folder's own command line again, with
+    trainer.resume=auto and hydra.run.dir=<run dir>, so the run continues where it stopped."""
+    out, folder = [], None
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+") == "trainer.resume" and value not in ("never", "auto"):
+            folder = Path(value)
+        else:
+            out.append(arg)
+    if folder is None:
+        return args
+    if multirun:
+        raise ResumeFolderError("trainer.resume=<run dir> continues one run; for a sweep use trainer.resume=auto")
+    if not (folder / "checkpoints" / "last.pt").exists() and not (folder / "results.json").exists():
+        raise ResumeFolderError(f"trainer.resume: {folder} holds no run to continue (no checkpoints/last.pt); choose never, auto or a run folder")
+    from omegaconf import OmegaConf
+
+    saved = folder / ".hydra" / "overrides.yaml"
+    original = [o for o in (OmegaConf.load(saved) if saved.exists() else []) if not o.lstrip("+").startswith(("trainer.resume=", "hydra.run.dir="))]
+    return [*original, *out, "trainer.resume=auto", f"hydra.run.dir={folder}"]

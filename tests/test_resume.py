@@ -40,3 +40,31 @@ def test_cut_off_run_resumes_to_the_same_metrics_and_weights(cli, outputs, monke
     # Launching it again skips the finished run.
     again = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
     assert again.code == 0 and "already finished" in again.out + again.err
+
+
+def test_resume_from_a_run_folder_reuses_its_command_line(cli, outputs, monkeypatch):
+    whole = outputs / "whole"
+    assert cli("train", *ARGS, f"hydra.run.dir={whole}").code == 0
+
+    cut = outputs / "cut"
+    real_epoch = runner.train.train_epoch
+    calls = []
+
+    def dies_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(runner.train, "train_epoch", dies_in_epoch_3)
+    assert cli("train", *ARGS, f"hydra.run.dir={cut}").code != 0
+    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+
+    resumed = cli("train", f"trainer.resume={cut}")  # nothing else: the folder's own overrides are reused
+    assert resumed.code == 0, resumed.err
+    assert metrics_without_time(cut) == metrics_without_time(whole)
+
+
+def test_resume_from_a_folder_without_a_run_is_refused(cli, tmp_path):
+    result = cli("train", f"trainer.resume={tmp_path}")
+    assert result.code == 2 and "holds no run to continue" in result.err

@@ -37,9 +37,10 @@ log = logging.getLogger("runner")
 def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     started = time.perf_counter()
     trainer = cfg.trainer
-    if trainer.resume == "auto" and finished_results(run_dir):
+    finished = finished_results(run_dir) if trainer.resume == "auto" else None
+    if finished:
         log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
-        return finished_results(run_dir)
+        return finished
     device = distributed.local_device(resolve_device(trainer.device))  # under DDP: this rank's GPU
     if trainer.threads:
         torch.set_num_threads(trainer.threads)

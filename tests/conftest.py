@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import runner.train
 from runner.cli import main
 
 # Tiny, fast settings used by most end-to-end tests.
@@ -63,3 +64,19 @@ def cli_process(outputs):
         return CliResult(proc.returncode, proc.stdout, proc.stderr, outputs)
 
     return run
+
+
+def dies_at_epoch_call(n, monkeypatch, error=RuntimeError("killed")):
+    """Make the n-th call of runner.train.train_epoch (counted across runs) raise `error`,
+    as a run killed or interrupted mid-training; returns the real function to put back."""
+    real_epoch = runner.train.train_epoch
+    calls = []
+
+    def dies(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise error
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(runner.train, "train_epoch", dies)
+    return real_epoch

@@ -6,7 +6,7 @@ import json
 import torch
 
 import runner.train
-from conftest import TINY
+from conftest import TINY, dies_at_epoch_call
 
 
 def strict_json(path):
@@ -28,16 +28,7 @@ def test_divergence_stops_the_run_and_the_sweep_goes_on(cli):
 
 
 def test_ctrl_c_writes_results_and_a_checkpoint_to_resume_from(cli, outputs, monkeypatch):
-    real_epoch = runner.train.train_epoch
-    calls = []
-
-    def interrupted_in_epoch_3(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(runner.train, "train_epoch", interrupted_in_epoch_3)
+    real_epoch = dies_at_epoch_call(3, monkeypatch, KeyboardInterrupt())
     run_dir = outputs / "run"
     args = ["train", *TINY, "trainer.epochs=4", f"hydra.run.dir={run_dir}", "trainer.resume=auto"]
     first = cli(*args)

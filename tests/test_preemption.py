@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import runner.train
+from conftest import dies_at_epoch_call
 from runner import signals
 from test_determinism import metrics_without_time
 
@@ -69,20 +70,6 @@ def test_sigterm_stops_with_status_preempted_and_the_relaunch_ends_like_an_unint
     assert (done["best_epoch"], done["test"]) == (reference["best_epoch"], reference["test"])
 
 
-def dies_in_epoch(n, monkeypatch):
-    real_epoch = runner.train.train_epoch
-    calls = []
-
-    def dies(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            raise RuntimeError("killed")
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(runner.train, "train_epoch", dies)
-    return real_epoch
-
-
 @pytest.mark.parametrize("damage", ["last", "last and prev"])
 def test_a_truncated_last_pt_falls_back_to_last_prev_pt(cli, outputs, monkeypatch, damage):
     args = [*ARGS, "data.train_size=256", "trainer.batch_size=32", "optimizer.lr=0.5", "trainer.epochs=4"]
@@ -90,7 +77,7 @@ def test_a_truncated_last_pt_falls_back_to_last_prev_pt(cli, outputs, monkeypatc
     assert cli("train", *args, f"hydra.run.dir={whole}").code == 0
 
     cut = outputs / "cut"
-    real_epoch = dies_in_epoch(3, monkeypatch)
+    real_epoch = dies_at_epoch_call(3, monkeypatch)
     handler = signal.getsignal(signal.SIGTERM)
     assert cli("train", *args, f"hydra.run.dir={cut}", "trainer.resume=auto").code != 0
     assert signal.getsignal(signal.SIGTERM) is handler  # a run that crashed put the handlers back

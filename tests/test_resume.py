@@ -3,7 +3,7 @@
 import torch
 
 import runner.train
-from conftest import TINY
+from conftest import TINY, dies_at_epoch_call
 from test_determinism import metrics_without_time
 
 ARGS = [*TINY, "trainer.epochs=4", "regularization=dropout", "regularization.dropout=0.3", "seed=5"]
@@ -14,16 +14,7 @@ def test_cut_off_run_resumes_to_the_same_metrics_and_weights(cli, outputs, monke
     assert cli("train", *ARGS, f"hydra.run.dir={whole}").code == 0
 
     cut = outputs / "cut"
-    real_epoch = runner.train.train_epoch
-    calls = []
-
-    def dies_in_epoch_3(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("killed")
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(runner.train, "train_epoch", dies_in_epoch_3)
+    real_epoch = dies_at_epoch_call(3, monkeypatch)
     assert cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto").code != 0
     assert not (cut / "results.json").exists()
     assert torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
@@ -47,16 +38,7 @@ def test_resume_from_a_run_folder_reuses_its_command_line(cli, outputs, monkeypa
     assert cli("train", *ARGS, f"hydra.run.dir={whole}").code == 0
 
     cut = outputs / "cut"
-    real_epoch = runner.train.train_epoch
-    calls = []
-
-    def dies_in_epoch_3(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("killed")
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(runner.train, "train_epoch", dies_in_epoch_3)
+    real_epoch = dies_at_epoch_call(3, monkeypatch)
     assert cli("train", *ARGS, f"hydra.run.dir={cut}").code != 0
     monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
 

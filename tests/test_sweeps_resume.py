@@ -7,23 +7,15 @@ import pytest
 import torch
 
 import runner.train
-from conftest import TINY
+from conftest import TINY, dies_at_epoch_call
 from runner.resumable_sweep import RECORD, command_key, folder_for
 
 SWEEP = ["-m", *TINY, "trainer.epochs=4", "optimizer.lr=0.2,0.5", "seed=0,1", "trainer.resume=auto"]
 
 
 def test_a_relaunched_sweep_skips_finished_points_and_resumes_the_cut_off_one(cli, outputs, monkeypatch):
-    real_epoch = runner.train.train_epoch
-    calls = []
-
-    def dies_in_point_2_epoch_2(*args, **kwargs):  # points run in order, 4 epochs each: call 10 is point 2's epoch 2
-        calls.append(1)
-        if len(calls) == 10:
-            raise RuntimeError("killed")
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(runner.train, "train_epoch", dies_in_point_2_epoch_2)
+    # points run in order, 4 epochs each: call 10 is point 2's epoch 2
+    real_epoch = dies_at_epoch_call(10, monkeypatch)
     first = cli("train", *SWEEP)
     assert first.code != 0
     sweep = outputs / "sweeps" / "resumable" / f"sweep-{command_key(SWEEP)}"
@@ -37,7 +29,6 @@ def test_a_relaunched_sweep_skips_finished_points_and_resumes_the_cut_off_one(cl
     stamps = {p: (points[p] / "results.json").stat().st_mtime_ns for p in (0, 1, 3)}
 
     monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
-    calls.clear()
     again = cli("train", *SWEEP)
     assert again.code == 0, again.err
     assert f"resumable sweep in {sweep}" in again.out

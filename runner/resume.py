@@ -51,9 +51,7 @@ def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Ge
     if state is None:
         return ResumePoint()
     load_weights(model, state["model"], folder / "last.pt")  # another architecture: a clear CheckpointError
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state.get("scheduler", {}))
-    stopper.load_state_dict(state["early_stopping"])
+    _load_training_state(state, folder / "last.pt", optimizer, scheduler, stopper)
     torch.set_rng_state(state["rng"]["torch"])
     order.set_state(state["rng"]["order"])
     epoch = state["epoch"]
@@ -65,6 +63,29 @@ def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Ge
             point.best_row = next((r for r in rows if r["epoch"] == stopper.best_epoch), None)
     log.info(f"resuming {run_dir} after epoch {epoch}")
     return point
+
+
+def _load_training_state(state: dict, path: Path, optimizer, scheduler, stopper) -> None:
+    """Optimizer, schedule and early-stopping state, or a CheckpointError saying why they do not fit.
+
+    Same weights but another optimizer layout happens when the checkpoint was written by another
+    optimizer config or runner version (e.g. a different split into parameter groups)."""
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (ValueError, KeyError, TypeError) as err:
+        saved = state["optimizer"].get("param_groups", []) if isinstance(state["optimizer"], dict) else []
+        raise CheckpointError(
+            path,
+            f"its optimizer state does not fit this run ({len(saved)} parameter group(s) in the file, "
+            f"{len(optimizer.param_groups)} in this run: {str(err).rstrip('.')}); it was written with another "
+            "optimizer config or runner version. Continue it with the version that started it, or move the "
+            "folder away to start over",
+        ) from None
+    try:
+        scheduler.load_state_dict(state.get("scheduler", {}))
+        stopper.load_state_dict(state["early_stopping"])
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(path, f"its schedule or early-stopping state does not fit this run ({err!r}): written with another config or runner version") from None
 
 
 LAST_KEYS = ("epoch", "model", "optimizer", "early_stopping", "rng")

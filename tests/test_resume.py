@@ -50,3 +50,23 @@ def test_resume_from_a_run_folder_reuses_its_command_line(cli, outputs, monkeypa
 def test_resume_from_a_folder_without_a_run_is_refused(cli, tmp_path):
     result = cli("train", f"trainer.resume={tmp_path}")
     assert result.code == 2 and "holds no run to continue" in result.err
+
+
+def test_resume_with_an_optimizer_state_that_does_not_fit_is_refused_and_loses_nothing(cli, outputs, monkeypatch):
+    """A checkpoint from another runner version (here: its optimizer split into two parameter groups)."""
+    cut = outputs / "cut"
+    dies_at_epoch_call(3, monkeypatch)
+    assert cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto").code != 0
+    last = cut / "checkpoints" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    group = state["optimizer"]["param_groups"][0]
+    state["optimizer"]["param_groups"] = [dict(group, params=group["params"][:1]), dict(group, params=group["params"][1:])]
+    torch.save(state, last)
+    before = {p.name: p.read_bytes() for p in [last, cut / "metrics.csv"]}
+
+    result = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
+    assert result.code == 2
+    line = [l for l in result.err.splitlines() if l.strip()][-1]
+    assert str(last) in line and "2 parameter group(s) in the file, 1 in this run" in line, result.err
+    assert "Traceback" not in result.err
+    assert {p.name: p.read_bytes() for p in [last, cut / "metrics.csv"]} == before

@@ -220,6 +220,10 @@ def test_other_init_schemes():
     assert fan_in[1].weight.std().item() == pytest.approx(1 / math.sqrt(784), rel=0.05)
     xavier = build_model(config("model=mlp", "model.init=xavier_normal", "model.activation=sigmoid", *big).model, reg(), MNIST, 10)
     assert xavier[1].weight.std().item() == pytest.approx(4 * math.sqrt(2 / (784 + 400)), rel=0.05)
+    glorot = build_model(config("model=mlp", "model.init=glorot_uniform", "model.activation=relu", *big).model, reg(), MNIST, 10)
+    bound = math.sqrt(6 / (784 + 400))  # Keras: gain 1 whatever the activation, zero biases
+    assert glorot[1].weight.abs().max().item() <= bound and glorot[1].weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert glorot[1].bias.abs().sum() == 0
     lstm = build_model(config("model=lstm", "model.hidden_size=16", "model.recurrent_init=orthogonal").model, reg(), MNIST, 10)
     for gate in lstm.rnn.weight_hh_l0.detach().split(16):
         assert torch.allclose(gate @ gate.T, torch.eye(16), atol=1e-5)

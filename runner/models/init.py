@@ -68,6 +68,8 @@ def _nielsen3_weight(weight, activation, pool_area):
 INITS.add("default", Scheme(_keep, _keep))
 INITS.add("xavier_uniform", Scheme(lambda w, a, _: nn.init.xavier_uniform_(w, gain=_gain(a)), _zeros))
 INITS.add("xavier_normal", Scheme(lambda w, a, _: nn.init.xavier_normal_(w, gain=_gain(a)), _zeros))
+# Keras' default for Dense/Conv layers: Glorot-uniform with gain 1 whatever the activation, zero biases.
+INITS.add("glorot_uniform", Scheme(lambda w, a, _: nn.init.xavier_uniform_(w), _zeros))
 INITS.add("kaiming_uniform", Scheme(lambda w, a, _: nn.init.kaiming_uniform_(w, nonlinearity="relu"), _zeros))
 INITS.add("kaiming_normal", Scheme(lambda w, a, _: nn.init.kaiming_normal_(w, nonlinearity="relu"), _zeros))
 INITS.add("orthogonal", Scheme(lambda w, a, _: nn.init.orthogonal_(w, gain=_gain(a)), _zeros))

@@ -27,37 +27,28 @@ from plain import train_epoch as plain_epoch  # noqa: E402
 
 
 def project_side(overrides):
-    """What `fit` builds before its epoch loop (runner/train.py), from the composed config."""
+    """What `fit` builds before its epoch loop (runner.train.build and make_step), from the composed config."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     from runner.config import validate
-    from runner.data import load_dataset
-    from runner.losses import build_loss
-    from runner.models import build_model
-    from runner.optim import build_optimizer
+    from runner.environment import resolve_device
     from runner.paths import CONF_DIR
-    from runner.regularization import build_hooks, param_groups
-    from runner.tasks import task_of
-    from runner.train import train_epoch
+    from runner.train import build, make_step, train_epoch
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
         cfg = validate(compose(config_name="config", overrides=overrides))
     trainer = cfg.trainer
-    data = load_dataset(cfg.data)
-    model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes)
-    task = task_of(model)
-    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), trainer.batch_size))
-    hooks = build_hooks(cfg.regularization, model)
-    loss_fn = build_loss(cfg.loss, cfg.regularization)
-    order = torch.Generator().manual_seed(cfg.seed)
+    device = resolve_device(trainer.device)
+    parts = build(cfg, device)
+    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, trainer, device)
     trainer.progress = False
 
     def epoch():
-        train_epoch(model, task, data.train, loss_fn, optimizer, hooks, trainer, order, "epoch")
+        train_epoch(parts.model, step, parts.task, parts.data.train, parts.loss_fn, trainer, parts.order, "epoch")
 
-    return epoch, data.train
+    return epoch, parts.data.train
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,7 @@ from common import load_split, plain_model, plain_optimizer  # noqa: E402
 
 def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator) -> torch.Tensor:
     model.train()
-    perm = torch.randperm(len(y), generator=generator)
+    perm = torch.randperm(len(y), generator=generator).to(x.device)  # on a GPU: indices beside the data
     for start in range(0, len(y), batch_size):
         idx = perm[start : start + batch_size]
         optimizer.zero_grad(set_to_none=True)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Iterator, Optional, Tuple
 
+import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
@@ -29,6 +30,15 @@ from runner.schedulers import SCHEDULERS
 DEVICES = ("auto", "cpu", "cuda")
 RESUME_MODES = ("never", "auto")
 STRATEGIES = ("single", "ddp")
+PRECISIONS = ("fp32", "bf16")
+CHANNELS_LAST = ("auto", "true", "false")
+# What a captured CUDA graph cannot replay (trainer.cuda_graphs), and why: checked in `validate`.
+NOT_CAPTURABLE = {
+    "optimizer=lbfgs": "its step re-evaluates a closure a data-dependent number of times",
+    "optimizer=adagrad": "torch's Adagrad keeps its step count on the CPU, where a replayed graph cannot advance it",
+    "trainer.strategy=ddp": "DistributedDataParallel's gradient all-reduce is not captured here",
+    "regularization.weight_noise": "weight noise keeps Python-side copies of the clean weights from step to step",
+}
 MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
 
 
@@ -46,6 +56,11 @@ class TrainerConfig:
     resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
     test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
     strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
+    # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
+    compile: bool = False  # torch.compile the model for training
+    precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16
+    channels_last: str = "auto"  # auto (on for CNNs on CUDA) | true | false: memory format of conv weights and image data
+    cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
 
     def __post_init__(self):
         require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
@@ -56,6 +71,26 @@ class TrainerConfig:
         require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
         base = self.device.split(":")[0]
         require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
+        require(self.precision in PRECISIONS, "precision", f"choose one of: {', '.join(PRECISIONS)} (got '{self.precision}')")
+        self.channels_last = self.channels_last.lower()  # a YAML or command-line `true` arrives as 'True'
+        require(self.channels_last in CHANNELS_LAST, "channels_last", f"choose one of: {', '.join(CHANNELS_LAST)} (got '{self.channels_last}')")
+        # trainer.device=cuda is checked against the machine by the preflight, where the run runs here (not under SLURM).
+        cuda_here = base == "cuda" or (base == "auto" and torch.cuda.is_available())
+        require(not self.cuda_graphs or cuda_here, "cuda_graphs", f"CUDA graphs replay GPU kernels: they need trainer.device=cuda, or auto on a machine with a GPU (here trainer.device={self.device} is the CPU); set trainer.cuda_graphs=false")
+
+
+def check_speed_options(run: dict) -> None:
+    """trainer.compile or cuda_graphs with what they cannot run: one line naming it."""
+    trainer = run["trainer"]
+    contractive = getattr(run["model"], "variant", None) == "contractive"
+    require(not (trainer.compile and contractive), "trainer.compile", "cannot compile a contractive autoencoder: its penalty differentiates the encoder twice (double backward), which torch.compile does not support; set trainer.compile=false")
+    if not trainer.cuda_graphs:
+        return
+    in_use = {f"optimizer={run['optimizer'].name}", f"trainer.strategy={trainer.strategy}"}
+    if run["regularization"].weight_noise:
+        in_use.add("regularization.weight_noise")
+    for what, why in NOT_CAPTURABLE.items():
+        require(what not in in_use, "trainer.cuda_graphs", f"cannot capture a training step with {what}: {why}; set trainer.cuda_graphs=false")
 
 
 REFERENCE_METRICS = ("peak_test", "test_at_best_val", "best_val", "final_test", "test_loss", "ensemble_test")
@@ -240,6 +275,7 @@ def validate(cfg: DictConfig) -> RunConfig:
     LOSSES.check(cfg.loss, "loss")
     # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
     require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
+    check_speed_options(values)
     require(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}")
     reference = None
     if cfg.get("reference") is not None:

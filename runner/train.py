@@ -11,21 +11,22 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import torch
 from tqdm import tqdm
 
-from runner import distributed, signals
+from runner import distributed, signals, speed
 from runner.checkpoint import save_checkpoint
 from runner.config import RunConfig
-from runner.data import Split, batches, load_dataset
+from runner.data import Dataset, Split, batches, load_dataset
 from runner.early_stopping import EarlyStopping
 from runner.environment import git_commit, machine, resolve_device, seed_everything, versions
 from runner.io import atomic_write_text
 from runner.losses import build_loss
 from runner.models import build_model
 from runner.optim import build_optimizer
-from runner.regularization import build_hooks, param_groups
+from runner.regularization import StepHooks, build_hooks, param_groups
 from runner.resume import ResumePoint, finished_results, restore
 from runner.run_log import RunLog
 from runner.schedulers import build_scheduler
@@ -42,25 +43,18 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
         return finished
     device = distributed.local_device(resolve_device(trainer.device))  # under DDP: this rank's GPU
+    speed.check_device(trainer, device)
     if trainer.threads:
         torch.set_num_threads(trainer.threads)
     seed_everything(cfg.seed, trainer.deterministic)
 
-    data = load_dataset(cfg.data).to(device)
-    model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
-    task = task_of(model)
-    batch = trainer.batch_size * distributed.world_size()  # the global batch (trainer.batch_size is per rank under DDP)
-    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
-    scheduler = build_scheduler(cfg.scheduler, optimizer)
-    hooks = build_hooks(cfg.regularization, model)
-    loss_fn = build_loss(cfg.loss, cfg.regularization)
-    stopper = EarlyStopping(task.monitorable(cfg.early_stopping))
-    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
+    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = build(cfg, device)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
     resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
     run_log = RunLog(run_dir, hparams, rows=resumed.rows) if distributed.is_main() else distributed.Silent()
     trained = distributed.wrap(model, device)  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
+    step = make_step(trained, task, loss_fn, optimizer, hooks, trainer, device)  # after restore (see make_step)
 
     best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
     row = resumed.rows[-1] if resumed.rows else None
@@ -69,7 +63,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
             tick = time.perf_counter()
             try:
-                train_metrics = train_epoch(trained, task, data.train, loss_fn, optimizer, hooks, trainer, order, f"epoch {epoch}")
+                train_metrics = train_epoch(trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}")
             except Diverged as diverged:
                 # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
                 stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
@@ -149,22 +143,50 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     return results
 
 
-def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, order: torch.Generator, desc: str) -> dict:
-    """One pass over the training set, in a fresh random order (or in order with
-    trainer.shuffle=false). Nothing here waits for the device: per-step records
-    stay tensors and the epoch's metrics are computed once at the end."""
-    model.train()
-    n = len(split)
-    perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
-    perm = distributed.shard(perm).to(split.x.device)  # this rank's share of the epoch (all of it in one process)
-    show = trainer.progress and sys.stderr.isatty() and distributed.is_main()
-    steps = batches(len(perm), trainer.batch_size, perm)
-    if show:  # wrapped only when shown: even a disabled bar costs a generator hop per step
-        steps = tqdm(steps, total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False)
-    records = []
-    # Under DDP a lone rank must not stop mid-epoch: fit checks across ranks at the epoch's end.
-    step_check = signals.check if not distributed.active() else (lambda: None)
-    for idx in steps:
+class Parts(NamedTuple):
+    """What a run trains with, built from its config before the first epoch."""
+
+    data: Dataset
+    model: torch.nn.Module
+    task: type
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    hooks: StepHooks
+    loss_fn: Callable
+    stopper: EarlyStopping
+    order: torch.Generator
+
+
+def build(cfg: RunConfig, device: torch.device) -> Parts:
+    """Data (resident on `device`), model, optimizer, schedule, regularizers, loss and stopper:
+    everything `fit` trains with (benchmarks build theirs here too). Seed first."""
+    trainer = cfg.trainer
+    data = load_dataset(cfg.data).to(device)
+    model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
+    if speed.wants_channels_last(trainer.channels_last, model, device):
+        data = speed.to_channels_last(model, data)
+    task = task_of(model)
+    batch = trainer.batch_size * distributed.world_size()  # the global batch (trainer.batch_size is per rank under DDP)
+    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
+    scheduler = build_scheduler(cfg.scheduler, optimizer)
+    hooks = build_hooks(cfg.regularization, model)
+    loss_fn = build_loss(cfg.loss, cfg.regularization)
+    stopper = EarlyStopping(task.monitorable(cfg.early_stopping))
+    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
+    return Parts(data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order)
+
+
+def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.device) -> Callable:
+    """The training step, built once per run: `step(split, idx)` trains on the examples `idx`
+    of `split` and returns the task's record of the batch, a tensor (nothing waits for the
+    device). By default the plain eager step; trainer.compile/precision/cuda_graphs change
+    how it runs (runner/speed.py). Call it after restoring a checkpoint, which brings the
+    optimizer settings of the run that saved it."""
+    speed.set_capturable(optimizer, trainer.cuda_graphs)
+    forward = speed.training_forward(model, trainer, device)  # `model` itself by default
+    needs_closure = getattr(optimizer, "needs_closure", False)  # L-BFGS re-evaluates the loss itself
+
+    def step(split: Split, idx: torch.Tensor) -> torch.Tensor:
         x, y = split.x[idx], split.y[idx]
         for transform in hooks.batch_transforms:
             x = transform(x)
@@ -173,7 +195,7 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
 
         def closure():
             optimizer.zero_grad(set_to_none=True)
-            out = model(x)
+            out = forward(x)
             loss = loss_fn(out, target)
             total = loss
             for penalty in hooks.penalties:
@@ -185,14 +207,36 @@ def train_epoch(model, task, split: Split, loss_fn, optimizer, hooks, trainer, o
                 first.append(task.record(out, loss, len(idx)))
             return total
 
-        if getattr(optimizer, "needs_closure", False):  # L-BFGS re-evaluates the loss itself
+        if needs_closure:
             optimizer.step(closure)
         else:
             closure()
             optimizer.step()
         for hook in hooks.after_step:
             hook()
-        records.append(first[0])
+        return first[0]
+
+    return speed.CudaGraphStep(step, optimizer, trainer.batch_size) if trainer.cuda_graphs else step
+
+
+def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str) -> dict:
+    """One pass over the training set, in a fresh random order (or in order with
+    trainer.shuffle=false), one `step` (make_step) per batch. Nothing here waits for the
+    device: per-step records stay tensors and the epoch's metrics are computed once at the end."""
+    model.train()
+    n = len(split)
+    perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
+    # This rank's share of the epoch (all of it in one process); non_blocking: no wait for the copy.
+    perm = distributed.shard(perm).to(split.x.device, non_blocking=True)
+    show = trainer.progress and sys.stderr.isatty() and distributed.is_main()
+    steps = batches(len(perm), trainer.batch_size, perm)
+    if show:  # wrapped only when shown: even a disabled bar costs a generator hop per step
+        steps = tqdm(steps, total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False)
+    records = []
+    # Under DDP a lone rank must not stop mid-epoch: fit checks across ranks at the epoch's end.
+    step_check = signals.check if not distributed.active() else (lambda: None)
+    for idx in steps:
+        records.append(step(split, idx))
         step_check()  # a preemption signal stops the run here, between two steps
     metrics = distributed.reduce_metrics(task.summarise(records, split, perm, loss_fn), len(perm))
     if not math.isfinite(metrics["loss"]):

@@ -30,7 +30,7 @@ from runner.schedulers import SCHEDULERS
 DEVICES = ("auto", "cpu", "cuda")
 RESUME_MODES = ("never", "auto")
 STRATEGIES = ("single", "ddp")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "fp64")
 CHANNELS_LAST = ("auto", "true", "false")
 # What a captured CUDA graph cannot replay (trainer.cuda_graphs), and why: checked in `validate`.
 NOT_CAPTURABLE = {
@@ -58,7 +58,7 @@ class TrainerConfig:
     strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
     # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
     compile: bool = False  # torch.compile the model for training
-    precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16
+    precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
     channels_last: str = "auto"  # auto (on for CNNs on CUDA) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
 

@@ -47,8 +47,9 @@ class Dataset:
     def input_shape(self) -> Tuple[int, ...]:
         return tuple(self.train.x.shape[1:])
 
-    def to(self, device) -> "Dataset":
-        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+    def to(self, device, dtype=None) -> "Dataset":
+        """On `device`; inputs in `dtype` when given (labels keep theirs)."""
+        move = lambda s: Split(s.x.to(device, dtype), s.y.to(device))  # noqa: E731
         return Dataset(move(self.train), move(self.val), move(self.test), self.num_classes)
 
 

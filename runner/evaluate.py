@@ -122,8 +122,16 @@ def _compose(overrides: List[str]) -> DictConfig:
 
 
 def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Evaluation:
-    from runner.checkpoint import load_checkpoint, load_weights
     from runner.config import validate
+    from runner.speed import default_dtype
+
+    run_cfg = validate(cfg)
+    with default_dtype(run_cfg.trainer.precision):  # an fp64 run is evaluated in fp64, as fit tested it
+        return _evaluate_run(run_cfg, checkpoint, overrides)
+
+
+def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation:
+    from runner.checkpoint import load_checkpoint, load_weights
     from runner.data import load_dataset
     from runner.environment import resolve_device
     from runner.losses import build_loss
@@ -131,11 +139,10 @@ def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Eva
     from runner.tasks import task_of
     from runner.train import evaluate
 
-    run_cfg = validate(cfg)
     device = resolve_device(run_cfg.trainer.device)
     if run_cfg.trainer.threads:
         torch.set_num_threads(run_cfg.trainer.threads)
-    data = load_dataset(run_cfg.data).to(device)
+    data = load_dataset(run_cfg.data).to(device, torch.get_default_dtype())
     model = build_model(run_cfg.model, run_cfg.regularization, data.input_shape, data.num_classes)
     state = load_checkpoint(checkpoint, keys=("model",))  # data only; CheckpointError names the file
     load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes

@@ -7,6 +7,7 @@ state dict (no `_orig_mod.` prefix), and evaluation (validation, test, `runner e
 always runs the plain module in fp32, so results.json and `runner evaluate` agree.
 """
 
+import contextlib
 import dataclasses
 import warnings
 from typing import Callable
@@ -27,6 +28,21 @@ def check_device(trainer, device: torch.device) -> None:
     if trainer.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         name = torch.cuda.get_device_name(device)
         raise ConfigError("trainer.precision", f"bf16 needs a GPU with bfloat16 support (compute capability 8.0 or later), and {name} has none; use trainer.precision=fp32")
+
+
+# ---------------------------------------------------------------- fp64
+
+
+@contextlib.contextmanager
+def default_dtype(precision: str):
+    """trainer.precision=fp64: float64 as torch's default dtype for the run (parameters, data,
+    noise, penalties), put back after it, so that runs of a sweep in one process stay apart."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64 if precision == "fp64" else before)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 # ---------------------------------------------------------------- channels_last

@@ -36,6 +36,11 @@ log = logging.getLogger("runner")
 
 
 def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
+    with speed.default_dtype(cfg.trainer.precision):  # fp64: parameters, data and every new tensor
+        return _fit(cfg, run_dir, hparams, overrides)
+
+
+def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     started = time.perf_counter()
     trainer = cfg.trainer
     finished = finished_results(run_dir) if trainer.resume == "auto" else None
@@ -161,7 +166,7 @@ def build(cfg: RunConfig, device: torch.device) -> Parts:
     """Data (resident on `device`), model, optimizer, schedule, regularizers, loss and stopper:
     everything `fit` trains with (benchmarks build theirs here too). Seed first."""
     trainer = cfg.trainer
-    data = load_dataset(cfg.data).to(device)
+    data = load_dataset(cfg.data).to(device, torch.get_default_dtype())
     model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
     if speed.wants_channels_last(trainer.channels_last, model, device):
         data = speed.to_channels_last(model, data)

@@ -55,6 +55,19 @@ def test_bf16_trains_on_the_cpu_under_autocast(cli, outputs):
     assert json.loads((bf16 / "results.json").read_text())["test"]["accuracy"] > 0.5
 
 
+def test_fp64_trains_in_float64_evaluates_alike_and_leaves_the_default_dtype_alone(cli, outputs):
+    fp64 = train(cli, outputs, "fp64", "seed=1", "trainer.precision=fp64")
+    assert torch.get_default_dtype() == torch.float32  # put back after the run (sweeps run several in one process)
+    state = torch.load(fp64 / "checkpoints" / "best.pt", weights_only=True)["model"]
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float64}
+    assert_loss_falls(fp64)  # (not comparable step by step with fp32: the initial weights are drawn in float64)
+    assert json.loads((fp64 / "results.json").read_text())["test"]["accuracy"] > 0.5
+    assert cli("evaluate", str(fp64)).code == 0
+    recorded = json.loads((fp64 / "results.json").read_text())["test"]
+    tested = json.loads((fp64 / "evaluation" / "evaluation.json").read_text())["test"]
+    assert tested == pytest.approx(recorded, rel=1e-12)  # evaluated in float64 too
+
+
 def test_bf16_forward_gives_fp32_outputs_for_the_loss():
     forward = runner.speed.in_bf16(torch.nn.Linear(4, 3), "cpu", cache=True)
     assert forward(torch.randn(2, 4)).dtype == torch.float32
@@ -170,7 +183,7 @@ def test_cuda_graphs_on_the_cpu_is_refused_in_one_line(cli, monkeypatch):
 @pytest.mark.parametrize(
     "override,words",
     [
-        ("trainer.precision=fp16", ["trainer.precision", "fp32, bf16", "fp16"]),
+        ("trainer.precision=fp16", ["trainer.precision", "fp32, bf16, fp64", "fp16"]),
         ("trainer.channels_last=maybe", ["trainer.channels_last", "auto, true, false", "maybe"]),
         ("trainer.compile=maybe", ["trainer.compile", "maybe"]),
         ("trainer.cuda_graphs=sometimes", ["trainer.cuda_graphs", "sometimes"]),

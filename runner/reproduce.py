@@ -21,6 +21,7 @@ from typing import Dict, List
 
 from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
+from runner.resume import finished_results
 from runner.reproduction_report import Row, build, commits, load_rows, machines, seed_dirs, to_csv, to_markdown
 
 ROWS_DIR = EXPERIMENTS_DIR / "reproduce"
@@ -60,7 +61,7 @@ def pending_seeds(row: Row, seeds: int, quick: bool) -> List[int]:
         return []  # no training of its own
     if quick:
         return list(range(seeds))
-    return [s for s in range(seeds) if not (RESULTS_DIR / row.id / f"seed{s}" / "results.json").exists()]
+    return [s for s in range(seeds) if not finished_results(RESULTS_DIR / row.id / f"seed{s}")]
 
 
 def launch(rows: List[Row], seeds_of: Dict[str, int], args) -> int:
@@ -98,8 +99,8 @@ def collect(rows: List[Row]) -> int:
     for row in rows:
         for run_dir in seed_dirs(outputs_root(False), row.id):
             target = RESULTS_DIR / row.id / run_dir.name
-            if (target / "results.json").exists() or not (run_dir / "results.json").exists():
-                continue
+            if finished_results(target) or not finished_results(run_dir):
+                continue  # already kept, or still to finish (a preempted run's results.json is not the end)
             files = dict(SUMMARY_FILES)
             if row.id in voters:
                 files["test_predictions.csv"] = "test_predictions.csv"

@@ -115,3 +115,24 @@ def test_repository_rows_cover_the_documented_table():
     ids = {row.id for row in load_rows(ROWS_DIR)}
     expected = {"N1", "N2", "N3a", "N3b", "N4", "N5", "N6a", "N6b", "N7", "N8", "N9", "N10", "N11", "N12", "N13", "N14", "N15"}
     assert expected <= ids
+
+
+def test_only_finished_runs_are_kept_and_a_preempted_one_is_run_again(tmp_path, monkeypatch):
+    """A run stopped by a signal leaves results.json with status preempted: it must not be
+    copied to experiments/results/, or the next `runner reproduce` would skip it for good."""
+    import runner.reproduce as reproduce
+
+    results_dir = tmp_path / "experiments" / "results"
+    monkeypatch.setattr(reproduce, "RESULTS_DIR", results_dir)
+    monkeypatch.setenv("RUNNER_OUTPUTS", str(tmp_path / "outputs"))
+    row = next(r for r in load_rows(reproduce.ROWS_DIR) if r.id == "N1")
+    for seed, status in ((0, "preempted"), (1, "finished")):
+        run_dir = tmp_path / "outputs" / "reproduce" / "N1" / f"seed{seed}"
+        run_dir.mkdir(parents=True)
+        (run_dir / "results.json").write_text(json.dumps({"status": status, "seed": seed}))
+        (run_dir / "metrics.csv").write_text("epoch\n1\n")
+
+    assert reproduce.collect([row]) == 1
+    assert not (results_dir / "N1" / "seed0").exists()
+    assert json.loads((results_dir / "N1" / "seed1" / "results.json").read_text())["status"] == "finished"
+    assert reproduce.pending_seeds(row, 3, quick=False) == [0, 2]

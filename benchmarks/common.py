@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,12 +138,12 @@ def python() -> str:
 RETRIES, RETRY_WAIT = 3, 30.0
 
 
-def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600) -> dict:
+def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600, per_process: bool = False) -> dict:
     """timed_run_once, tried again (up to RETRIES times, RETRY_WAIT s apart) when the command
     fails: the tree may be mid-edit by someone else while a long benchmark runs."""
     for attempt in range(RETRIES + 1):
         try:
-            return timed_run_once(cmd, env, cwd, timeout)
+            return timed_run_once(cmd, env, cwd, timeout, per_process)
         except RuntimeError as err:
             if attempt == RETRIES:
                 raise
@@ -150,18 +151,68 @@ def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = 
             time.sleep(RETRY_WAIT)
 
 
-def timed_run_once(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600) -> dict:
+def timed_run_once(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600, per_process: bool = False) -> dict:
     """Run a command; return its wall time, the CPU seconds (user + sys) of it and of the
-    descendants it waited for, and its output. Raises on a non-zero exit."""
+    descendants it waited for, and its output. Raises on a non-zero exit. per_process: also
+    "processes", {pid: {"parent": ppid, "cpu": seconds}} for the command and every descendant
+    (sampled from /proc; empty where there is none)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=timeout)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd or ROOT)
+    tree = ProcessTreeCpu(proc.pid) if per_process else None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    finally:
+        processes = tree.stop() if tree else None
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
-        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    return {"wall": wall, "cpu": cpu, "stdout": proc.stdout, "stderr": proc.stderr}
+        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    return {"wall": wall, "cpu": cpu, "stdout": stdout, "stderr": stderr, "processes": processes}
+
+
+class ProcessTreeCpu(threading.Thread):
+    """The CPU seconds of a process and of each of its descendants, read from /proc/<pid>/stat
+    every `every` seconds until stop(). What a process uses after the last sample before it
+    exits goes uncounted (at most `every` s each). getrusage gives only the sum over all
+    processes; a sweep's critical path needs them one by one."""
+
+    TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, root: int, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.root, self.every, self.seen, self.done = root, every, {}, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        parent, cpu = {}, {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()  # after "pid (comm)": state ppid ... utime stime
+            except OSError:
+                continue  # exited meanwhile
+            pid = int(stat.parent.name)
+            parent[pid], cpu[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / self.TICKS
+        tree, added = {self.root}, True
+        while added:
+            grown = tree | {pid for pid, ppid in parent.items() if ppid in tree}
+            added, tree = grown != tree, grown
+        for pid in tree & cpu.keys():
+            self.seen[pid] = {"parent": parent[pid], "cpu": cpu[pid]}
+
+    def stop(self) -> Dict[int, dict]:
+        self.done.set()
+        self.join()
+        return dict(self.seen)
 
 
 def runner_env(outputs: Path) -> dict:

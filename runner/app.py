@@ -1,24 +1,40 @@
 """`runner train`: the Hydra application. Hydra composes conf/ + overrides, picks the
-run folder, and runs sweeps (-m); this function validates and calls `fit`."""
+run folder, and runs sweeps (-m); `train_job` validates and calls `fit`.
 
+runner/cli.py has already composed and checked the command line (runner/preflight.py)
+when it calls `run_one` or `run_sweep`: these drive Hydra's own Hydra.run/multirun
+without @hydra.main's extra compositions. `train_app` (@hydra.main) remains for
+Hydra's command-line flags."""
+
+import contextlib
 import errno
 import functools
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import List
 
 import hydra
 import torch
+from hydra._internal.callbacks import Callbacks
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_config_search_path
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import configure_log, run_job
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import HydraContext, RunMode
+from omegaconf import DictConfig, OmegaConf, read_write
 
 from runner import distributed
 from runner.config import validate
 from runner.errors import CheckpointError, ConfigError, RunFault
 from runner.paths import CONF_DIR
+from runner.startup import import_run_modules
 from runner.train import fit
+
+CONFIG_NAME = "config"
 
 
 def config_groups() -> str:
@@ -144,13 +160,54 @@ def _report(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@reporting_faults
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 @explaining_faults
-def train_app(cfg: DictConfig) -> float:
+def train_job(cfg: DictConfig) -> float:
+    """One run, inside Hydra's job (the run folder exists, HydraConfig is set). A module-level
+    name, so that joblib's workers unpickle it by reference (an import), not by value."""
+    import_run_modules()  # in a joblib worker: torch._dynamo, with the collector paused
     run_cfg = validate(cfg)
     hydra_cfg = HydraConfig.get()
     with distributed.process_group(run_cfg.trainer):  # trainer.strategy=ddp under torchrun; nothing otherwise
         run_dir = distributed.from_main(Path(hydra_cfg.runtime.output_dir))  # every rank works in rank 0's folder
         results = fit(run_cfg, run_dir, hparams_of(cfg), hydra_cfg.overrides.task)
     return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises
+
+
+# Hydra's own command line: `runner train --help`, `--cfg`, `--info`, its other flags.
+train_app = reporting_faults(hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base="1.3")(train_job))
+
+
+@contextlib.contextmanager
+def _hydra():
+    """The Hydra instance @hydra.main would make (same config search path), cleared afterwards as it does."""
+    GlobalHydra.instance().clear()
+    try:
+        yield Hydra.create_main_hydra2(task_name="train", config_search_path=create_config_search_path(str(CONF_DIR)))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+@reporting_faults
+def run_one(cfg: DictConfig) -> None:
+    """`runner train` (no -m) from the config the preflight composed and checked, hydra node
+    included: what @hydra.main's `Hydra.run` does, without composing the same command line
+    twice more (once to read hydra.mode, once to run)."""
+    with _hydra() as app:
+        with read_write(cfg.hydra):  # as @hydra.main runs a config that leaves hydra.mode unset
+            cfg.hydra.mode = RunMode.RUN
+            cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
+        configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
+        callbacks = Callbacks(cfg)
+        callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
+        context = HydraContext(config_loader=app.config_loader, callbacks=callbacks)
+        job = run_job(hydra_context=context, task_function=train_job, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None)
+        callbacks.on_run_end(config=cfg, config_name=CONFIG_NAME, job_return=job)
+        job.return_value  # noqa: B018 (raises what the job raised)
+
+
+@reporting_faults
+def run_sweep(overrides: List[str]) -> None:
+    """`runner train -m`: Hydra composes the sweep once and launches its points, as
+    @hydra.main does, minus the composition it makes first only to read hydra.mode."""
+    with _hydra() as app:
+        app.multirun(config_name=CONFIG_NAME, task_function=train_job, overrides=[*overrides, "hydra.mode=MULTIRUN"])

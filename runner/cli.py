@@ -1,6 +1,7 @@
 """`runner <command> [args]`: the first word picks the command."""
 
 import sys
+from typing import List
 
 USAGE = """usage: runner <command> [args...]
 
@@ -29,47 +30,89 @@ Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 """
 
 
+HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c")
+
+
 def train(args) -> int:
+    """Check the whole command line first (runner/preflight.py: every point of a sweep, before
+    any runs), then launch it from what the check composed (runner/app.py)."""
     multirun = any(a in ("-m", "--multirun") for a in args)
+    asks_info = any(a in HYDRA_INFO_FLAGS or a.startswith("--info") for a in args)
+    if not asks_info:
+        from runner.startup import import_run_modules
+
+        import_run_modules()  # before anything else imports torch: see runner/startup.py
     from runner.resume import ResumeFolderError, expand_resume_folder
 
     try:
         args = expand_resume_folder(args, multirun)  # trainer.resume=<run dir>
     except ResumeFolderError as err:
-        print(f"runner: config error: {err}", file=sys.stderr)
-        return 2
-    if not any(a in ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c") or a.startswith("--info") for a in args):
-        from runner.preflight import PreflightError, check
+        return _config_error(err)
+    if asks_info:
+        return _hydra_app(args)  # Hydra prints help, the config or its info; nothing runs
+    from runner import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
+    from runner.preflight import PreflightError, check
 
-        overrides = [a for a in args if not a.startswith("-")]
+    args = [*args, *distributed.hydra_overrides(args)]
+    overrides = [a for a in args if not a.startswith("-")]
+    try:
+        configs = check(overrides, multirun=multirun, keep_hydra=True)
+    except PreflightError as err:
+        return _config_error(err)
+    problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)
+    if problem:
+        return _config_error(problem)
+    if multirun:
+        from runner.resumable_sweep import ResumableSweepError
+
         try:
-            configs = check(overrides, multirun=multirun)
-        except PreflightError as err:
-            print(f"runner: config error: {err}", file=sys.stderr)
+            chosen = _resumable_sweep_dir(overrides)
+        except ResumableSweepError as err:
+            print(f"runner: {err}", file=sys.stderr)
             return 2
-        from runner import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
+        args, overrides = [*args, *chosen], [*overrides, *chosen]
+    if not _plain_command(args, configs[0]):
+        return _hydra_app(args)
+    from runner.app import run_one, run_sweep
 
-        problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)
-        if problem:
-            print(f"runner: config error: {problem}", file=sys.stderr)
-            return 2
-        args = [*args, *distributed.hydra_overrides(args)]
-        if multirun:
-            from runner.resumable_sweep import ResumableSweepError, prepare, wants_resumable_folder
+    if multirun:
+        run_sweep(overrides)
+    else:
+        run_one(configs[0])  # the config checked above: composed once
+    return 0
 
-            if wants_resumable_folder(overrides):  # the same command must find the same numbered folders
-                try:
-                    folder = prepare(overrides)
-                except ResumableSweepError as err:
-                    print(f"runner: {err}", file=sys.stderr)
-                    return 2
-                print(f"runner: resumable sweep in {folder} (launch the same command again to resume it)", flush=True)
-                args = [*args, f"hydra.sweep.dir={folder}"]
+
+def _resumable_sweep_dir(overrides) -> List[str]:
+    """[hydra.sweep.dir=<folder>] for a sweep with trainer.resume=auto and no folder of its own:
+    the same command must find the same numbered folders. Raises ResumableSweepError."""
+    from runner.resumable_sweep import prepare, wants_resumable_folder
+
+    if not wants_resumable_folder(overrides):
+        return []
+    folder = prepare(overrides)
+    print(f"runner: resumable sweep in {folder} (launch the same command again to resume it)", flush=True)
+    return [f"hydra.sweep.dir={folder}"]
+
+
+def _plain_command(args, cfg) -> bool:
+    """Overrides and -m alone, in the usual mode, not verbose: runner.app can launch it. Hydra's
+    other flags (--config-dir, -cn, ...), hydra.mode set by hand and hydra.verbose (which prints
+    Hydra's own composition report) go through @hydra.main, which composes again."""
+    flags_ok = all(a in ("-m", "--multirun") or not a.startswith("-") for a in args)
+    return flags_ok and cfg.hydra.mode is None and not cfg.hydra.verbose
+
+
+def _hydra_app(args) -> int:
     from runner.app import train_app
 
     sys.argv = ["runner train", *args]
     train_app()
     return 0
+
+
+def _config_error(err) -> int:
+    print(f"runner: config error: {err}", file=sys.stderr)
+    return 2
 
 
 def compare(args) -> int:

@@ -46,8 +46,11 @@ def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
     return [list(point) for point in itertools.product(*axes)]
 
 
-def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
-    """Compose and validate every point; returns the composed configs, or raises PreflightError."""
+def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False) -> List[DictConfig]:
+    """Compose and validate every point; returns the composed configs, or raises PreflightError.
+    keep_hydra: leave each config's hydra node in, so that a single run can be launched from
+    it without composing the command line again (runner.app.run_one)."""
+    strip = (lambda cfg: cfg) if keep_hydra else _without_hydra
     try:
         OverridesParser.create().parse_overrides(list(overrides))
     except OverrideParseException as err:
@@ -61,7 +64,7 @@ def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
         if not multirun:
             _required_in_experiments(overrides)
             validate_point(base, overrides)
-            return [_without_hydra(base)]
+            return [strip(base)]
         params_node = base.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params_node) if params_node is not None else {}
         try:
@@ -80,7 +83,7 @@ def check(overrides: List[str], multirun: bool = False) -> List[DictConfig]:
             cfg = _compose(point, point, where=where, return_hydra_config=True)
             _required_in_experiments(point, where)
             validate_point(cfg, point, where)
-            configs.append(_without_hydra(cfg))
+            configs.append(strip(cfg))
         return configs
 
 

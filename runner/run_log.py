@@ -5,6 +5,7 @@ script) never sees a torn file even while the run is still going.
 """
 
 import csv
+import functools
 import io
 import logging
 from pathlib import Path
@@ -18,12 +19,17 @@ METRIC_COLUMNS = ("epoch", "train/loss", "train/accuracy", "val/loss", "val/accu
 
 class RunLog:
     def __init__(self, run_dir: Path, hparams: dict, rows=()):
-        from torch.utils.tensorboard import SummaryWriter  # slow import: only when a run starts
-
         self.run_dir = Path(run_dir)
         self.rows = list(rows)  # earlier epochs of a resumed run
         self.hparams = hparams
-        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+
+    @functools.cached_property
+    def writer(self):
+        """The TensorBoard writer, made when the first epoch ends: importing TensorBoard
+        (protobuf) is not worth delaying the first training step for."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(log_dir=str(self.run_dir))
 
     def epoch(self, row: dict, total_epochs: int, improved: bool, images=None) -> None:
         self.rows.append(row)

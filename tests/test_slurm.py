@@ -106,7 +106,11 @@ def test_a_preempted_point_is_requeued_and_continues_exactly(cluster, cli, cli_p
                 time.sleep(0.2)
             preempted = json.loads((sweep / "0" / "results.json").read_text())
             assert preempted["status"] == "preempted" and preempted["epochs_run"] >= 2
-            # SLURM holds a requeued job for ~2 minutes (Reason=BeginTime); let it go now.
+            # SLURM holds a requeued job for ~2 minutes (Reason=BeginTime); let it go now, but not
+            # within the second of the requeue: slurmd refuses a job whose new credential is not
+            # newer, in whole seconds, than the revocation of its old one ("Job credential
+            # revoked"), and the job then fails instead of running.
+            time.sleep(1.5)
             assert slurm("scontrol", "update", f"JobId={job_id}", "StartTime=now").returncode == 0
             assert launcher.wait(timeout=300) == 0, (tmp_path / "sweep.log").read_text()[-3000:]
         finally:

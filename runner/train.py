@@ -113,12 +113,14 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     finally:
         signals.restore()  # the usual handlers again: a second signal quits at once, like a second Ctrl-C
 
-    if best_state is not None and cfg.early_stopping.restore_best:
+    restored_best = best_state is not None and cfg.early_stopping.restore_best
+    if restored_best:
         model.load_state_dict(best_state)
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
     if task.name == "classification" and distributed.is_main():
         write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
-    log.info(f"test {format_metrics(test_metrics)} (epoch {stopper.best_epoch} weights)")
+    tested_epoch = stopper.best_epoch if restored_best else (row or {}).get("epoch")
+    log.info(f"test {format_metrics(test_metrics)} (epoch {tested_epoch} weights)")
 
     best_row = best_row or row or {}
     results = {
@@ -129,7 +131,7 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "diverged_at": diverged_at,
         "best_epoch": stopper.best_epoch,
         "monitor": stopper.cfg.monitor,
-        "tested_weights": "best" if best_state is not None and cfg.early_stopping.restore_best else "last",
+        "tested_weights": "best" if restored_best else "last",
         "train": {"loss": best_row.get("train/loss"), "accuracy": best_row.get("train/accuracy")},
         "val": {"loss": best_row.get("val/loss"), "accuracy": best_row.get("val/accuracy")},
         "test": test_metrics,

@@ -49,6 +49,7 @@ def test_run_stops_after_patience_and_tests_the_best_weights(cli):
     assert results["stop_reason"] == "early_stopping"
     assert results["epochs_run"] == results["best_epoch"] + 3 < 60
     assert results["tested_weights"] == "best"
+    assert f"(epoch {results['best_epoch']} weights)" in result.out + result.err
 
     # Re-evaluate best.pt on the test split: it must be the model that produced results.json's test numbers.
     (cfg,) = check(args[1:])
@@ -61,3 +62,15 @@ def test_run_stops_after_patience_and_tests_the_best_weights(cli):
     again = evaluate(model, Classification, data.test, build_loss("cross_entropy"), 1000)
     assert again["accuracy"] == pytest.approx(results["test"]["accuracy"])
     assert again["loss"] == pytest.approx(results["test"]["loss"], rel=1e-5)
+
+
+def test_without_restore_best_the_last_weights_are_tested_and_the_log_says_which(cli):
+    # Keras' habit (K2): report the final weights. The log line names the epoch whose weights were tested.
+    # The overfitting setting of the test above: the best validation loss comes early.
+    result = cli("train", "data=synthetic", "data.train_size=32", "data.noise=1.0", "optimizer=adam", "optimizer.lr=0.05",
+                 "model.hidden_sizes=[256]", "trainer.epochs=15", "trainer.batch_size=8",
+                 "early_stopping=none", "early_stopping.monitor=val/loss", "early_stopping.restore_best=false")
+    assert result.code == 0, result.err
+    results = result.results()
+    assert results["best_epoch"] < 15 and results["tested_weights"] == "last"
+    assert "(epoch 15 weights)" in result.out + result.err

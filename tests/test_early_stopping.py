@@ -38,11 +38,13 @@ def test_policy_none_never_stops_but_tracks_best():
     assert not stopper.should_stop and stopper.best_epoch == 1
 
 
+# Validation loss on this tiny problem bottoms out early, then rises as the net overfits.
+OVERFITTING = ["data=synthetic", "data.train_size=32", "data.noise=1.0", "optimizer=adam", "optimizer.lr=0.05",
+               "model.hidden_sizes=[256]", "trainer.batch_size=8", "early_stopping.monitor=val/loss"]
+
+
 def test_run_stops_after_patience_and_tests_the_best_weights(cli):
-    # Validation loss on this tiny problem bottoms out early, then rises as the net overfits.
-    args = ["train", "data=synthetic", "data.train_size=32", "data.noise=1.0", "optimizer=adam", "optimizer.lr=0.05",
-            "model.hidden_sizes=[256]", "trainer.epochs=60", "trainer.batch_size=8",
-            "early_stopping=patience", "early_stopping.monitor=val/loss", "early_stopping.patience=3"]
+    args = ["train", *OVERFITTING, "trainer.epochs=60", "early_stopping=patience", "early_stopping.patience=3"]
     result = cli(*args)
     assert result.code == 0, result.err
     results = result.results()
@@ -66,10 +68,7 @@ def test_run_stops_after_patience_and_tests_the_best_weights(cli):
 
 def test_without_restore_best_the_last_weights_are_tested_and_the_log_says_which(cli):
     # Keras' habit (K2): report the final weights. The log line names the epoch whose weights were tested.
-    # The overfitting setting of the test above: the best validation loss comes early.
-    result = cli("train", "data=synthetic", "data.train_size=32", "data.noise=1.0", "optimizer=adam", "optimizer.lr=0.05",
-                 "model.hidden_sizes=[256]", "trainer.epochs=15", "trainer.batch_size=8",
-                 "early_stopping=none", "early_stopping.monitor=val/loss", "early_stopping.restore_best=false")
+    result = cli("train", *OVERFITTING, "trainer.epochs=15", "early_stopping=none", "early_stopping.restore_best=false")
     assert result.code == 0, result.err
     results = result.results()
     assert results["best_epoch"] < 15 and results["tested_weights"] == "last"

@@ -109,6 +109,7 @@ LEARNS = [
     ("sparse_autoencoder", "bce", ["model.code_size=8", "model.sparsity=kl", "model.code_activation=sigmoid", "model.sparsity_weight=0.01"]),
     ("contractive_autoencoder", "mse", ["model.code_size=4"]),
     ("conv_autoencoder", "bce", ["model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]", "model.code_size=8"]),
+    ("conv_autoencoder", "bce", ["model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]", "model.code=feature_map", "model.pool_padding=same", "data.image_size=7"]),
 ]
 
 
@@ -268,6 +269,27 @@ def test_autoencoder_variants_and_penalties():
     torch.manual_seed(0)
     assert not torch.equal(denoising(x), denoising(x))
     assert denoising.penalty().item() == 0
+
+
+def test_conv_autoencoder_with_the_keras_blog_geometry():
+    """code: feature_map + pool_padding: same is the blog's 4,385-parameter network: 'same'
+    pooling 28 -> 14 -> 7 -> 4, the 8x4x4 map is the code, four decoder convolutions."""
+    cfg = config("model=conv_autoencoder", "model.code=feature_map", "model.pool_padding=same")
+    model = build_model(cfg.model, reg(), MNIST, 10)
+    x = torch.rand(3, *MNIST)
+    assert model.encoder(x).shape == (3, 8 * 4 * 4)
+    assert model(x).shape == x.shape
+    assert sum(p.numel() for p in model.parameters()) == 4385
+    convs = [m for m in model.decoder if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(8, 8), (8, 8), (8, 16), (16, 1)]
+    assert not any(isinstance(m, nn.Linear) for m in model.modules())
+    # valid pooling drops the ragged edge (7 -> 3) and keeps the Linear code
+    dense = build_model(config("model=conv_autoencoder").model, reg(), MNIST, 10)
+    assert [m.in_features for m in dense.modules() if isinstance(m, nn.Linear)] == [8 * 3 * 3, cfg.model.code_size]
+    # 'same' pooling fits a map smaller than its window: 3x3 -> 2x2 -> 1x1, where valid pooling cannot
+    check_model(config("model=conv_autoencoder", "model.pool_padding=same").model, reg(), (1, 3, 3), 4)
+    with pytest.raises(ConfigError, match=r"model.code: choose one of: dense, feature_map \(got 'map'\)"):
+        config("model=conv_autoencoder", "model.code=map")
 
 
 def test_reconstruction_grid_is_an_image_of_inputs_over_reconstructions():

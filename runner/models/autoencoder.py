@@ -5,8 +5,13 @@
 
 kind: mlp   flatten -> (Linear -> act) x hidden_sizes -> Linear -> code_act   (encoder)
             mirror of the encoder -> Linear -> sigmoid -> image               (decoder)
-kind: conv  (Conv "same" -> act -> [maxpool]) x conv -> flatten -> Linear -> code_act
-            Linear -> act -> unflatten -> ([upsample] -> Conv "same" -> act) mirrored -> sigmoid
+kind: conv  (Conv "same" -> act -> [maxpool]) x conv, then by `code`:
+            dense:       flatten -> Linear -> code_act (the code); Linear -> act -> unflatten
+                         -> ([upsample] -> Conv "same" -> act) mirrored -> sigmoid
+            feature_map: the last pooled map is the code (the Keras blog's 4x4x8);
+                         (Conv "same" -> act -> [upsample]) mirrored -> Conv -> sigmoid
+            pool_padding: valid (a ragged edge is dropped, 7 -> 3) or same (Keras'
+            padding='same': it makes its own window, 7 -> 4)
 
 variant: plain        just reconstruct
          denoising    corrupt the input in training (Gaussian noise clipped to [0, 1],
@@ -33,6 +38,8 @@ from runner.models.layers import conv_block, conv_out, dense_block, flat_size, f
 from runner.models.registry import MODELS
 
 KINDS = ("mlp", "conv")
+CODES = ("dense", "feature_map")
+POOL_PADDINGS = ("valid", "same")
 VARIANTS = ("plain", "denoising", "sparse", "contractive")
 NOISES = ("gaussian", "masking")
 SPARSITIES = ("l1", "kl")
@@ -53,6 +60,8 @@ class AutoencoderConfig:
     conv: List[AEConvLayerConfig] = field(
         default_factory=lambda: [AEConvLayerConfig(channels=16, kernel=3, pool=2), AEConvLayerConfig(channels=8, kernel=3, pool=2)]
     )  # kind conv: encoder conv layers
+    code: str = "dense"  # kind conv: dense (a Linear code of code_size units) | feature_map (the last pooled map)
+    pool_padding: str = "valid"  # kind conv: valid (floor: 7 -> 3) | same (ceil, Keras' padding='same': 7 -> 4)
     code_size: int = 32
     activation: str = "relu"  # hidden layers of encoder and decoder
     code_activation: str = "relu"
@@ -75,6 +84,8 @@ class AutoencoderConfig:
             require(layer.channels >= 1, f"conv[{i}].channels", f"at least 1 feature map, got {layer.channels}")
             require(layer.kernel >= 1 and layer.kernel % 2 == 1, f"conv[{i}].kernel", f"an odd size (1, 3, 5, ...) so that 'same' padding keeps the map size, got {layer.kernel}")
             require(layer.pool >= 1, f"conv[{i}].pool", f"at least 1 (1 = no pooling), got {layer.pool}")
+        require(self.code in CODES, "code", f"choose one of: {', '.join(CODES)} (got '{self.code}')")
+        require(self.pool_padding in POOL_PADDINGS, "pool_padding", f"choose one of: {', '.join(POOL_PADDINGS)} (got '{self.pool_padding}')")
         require(self.code_size >= 1, "code_size", f"at least 1 unit, got {self.code_size}")
         ACTIVATIONS.check(self.activation, "activation")
         ACTIVATIONS.check(self.code_activation, "code_activation")
@@ -167,38 +178,68 @@ def _conv_parts(cfg: AutoencoderConfig, reg, input_shape):
     channels, *hw = image_shape(input_shape, "autoencoder (kind: conv)")
     hw = tuple(hw)
     k = cfg.maxout_pieces
+    same = cfg.pool_padding == "same"
     encoder: List[nn.Module] = []
     sizes = []  # (channels, map size) entering each layer
     for i, layer in enumerate(cfg.conv):
         sizes.append((channels, hw))
         encoder += conv_block(channels, layer.channels, layer.kernel, 1, layer.kernel // 2, cfg.activation, k)
         if layer.pool > 1:
-            if layer.pool > min(hw):
+            if layer.pool > min(hw) and not same:
                 raise ConfigError(
                     f"model.conv[{i}].pool",
                     f"the {layer.pool}x{layer.pool} pooling window of conv layer {i} is larger than its {fmt(hw)} feature map"
-                    f" (inputs of shape {tuple(input_shape)}); use pool: 1 there or fewer/smaller pools before it",
+                    f" (inputs of shape {tuple(input_shape)}); use pool: 1 there, fewer/smaller pools before it, or pool_padding: same",
                 )
-            encoder.append(nn.MaxPool2d(layer.pool))
-        hw_pooled = (conv_out(hw[0], layer.pool, layer.pool), conv_out(hw[1], layer.pool, layer.pool))
-        channels, hw = layer.channels, hw_pooled
+            encoder.append(nn.MaxPool2d(layer.pool, ceil_mode=same))  # ceil: the ragged edge pools on its own, like Keras' 'same'
+        pooled = tuple(-(-n // layer.pool) if same else conv_out(n, layer.pool, layer.pool) for n in hw)
+        channels, hw = layer.channels, pooled
     features = channels * hw[0] * hw[1]
-    encoder += [nn.Flatten(), make_dropout(reg.dropout, reg)]
-    encoder += dense_block(features, cfg.code_size, cfg.code_activation, k)
+    encoder.append(nn.Flatten())  # the code is a vector in both modes, so the sparse and contractive penalties see units
     decoder: List[nn.Module] = [make_dropout(reg.dropout, reg)]
-    decoder += dense_block(cfg.code_size, features, cfg.activation, k)
+    if cfg.code == "dense":
+        encoder.append(make_dropout(reg.dropout, reg))
+        encoder += dense_block(features, cfg.code_size, cfg.code_activation, k)
+        decoder += dense_block(cfg.code_size, features, cfg.activation, k)
     decoder.append(nn.Unflatten(1, (channels, *hw)))
+    if cfg.code == "dense":
+        decoder += _upsample_then_conv(cfg, sizes, channels, hw)
+    else:
+        decoder += _conv_then_upsample(cfg, sizes, channels, hw)
+    return _strip(encoder), _strip(decoder)
+
+
+def _upsample_then_conv(cfg: AutoencoderConfig, sizes, channels: int, hw) -> List[nn.Module]:
+    """code: dense. Back through the encoder's layers: upsample to the map that entered
+    layer i, convolve to its channels (the image's, through a sigmoid, last)."""
+    layers: List[nn.Module] = []
     for i in reversed(range(len(cfg.conv))):
-        layer = cfg.conv[i]
+        kernel = cfg.conv[i].kernel
         out_channels, out_hw = sizes[i]
         if out_hw != hw:
-            decoder.append(nn.Upsample(size=out_hw, mode="nearest"))
+            layers.append(nn.Upsample(size=out_hw, mode="nearest"))
         if i > 0:
-            decoder += conv_block(channels, out_channels, layer.kernel, 1, layer.kernel // 2, cfg.activation, k)
+            layers += conv_block(channels, out_channels, kernel, 1, kernel // 2, cfg.activation, cfg.maxout_pieces)
         else:
-            decoder += [nn.Conv2d(channels, out_channels, layer.kernel, padding=layer.kernel // 2), nn.Sigmoid()]
+            layers += [nn.Conv2d(channels, out_channels, kernel, padding=kernel // 2), nn.Sigmoid()]
         channels, hw = out_channels, out_hw
-    return _strip(encoder), _strip(decoder)
+    return layers
+
+
+def _conv_then_upsample(cfg: AutoencoderConfig, sizes, channels: int, hw) -> List[nn.Module]:
+    """code: feature_map, the Keras blog's decoder: for each encoder layer, last first, a
+    conv to its channels then an upsampling to the map that entered it; a final conv to
+    the image's channels through a sigmoid (one more conv than code: dense)."""
+    layers: List[nn.Module] = []
+    for i in reversed(range(len(cfg.conv))):
+        layer = cfg.conv[i]
+        layers += conv_block(channels, layer.channels, layer.kernel, 1, layer.kernel // 2, cfg.activation, cfg.maxout_pieces)
+        channels, out_hw = layer.channels, sizes[i][1]
+        if out_hw != hw:
+            layers.append(nn.Upsample(size=out_hw, mode="nearest"))
+        hw = out_hw
+    kernel = cfg.conv[0].kernel
+    return layers + [nn.Conv2d(channels, sizes[0][0], kernel, padding=kernel // 2), nn.Sigmoid()]
 
 
 def _strip(layers: List[nn.Module]) -> nn.Sequential:

@@ -22,6 +22,7 @@ from typing import Dict, List
 from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
 from runner.resume import finished_results
+from runner.reproduce_status import status_table
 from runner.reproduction_report import Row, build, commits, load_rows, machines, seed_dirs, to_csv, to_markdown
 
 ROWS_DIR = EXPERIMENTS_DIR / "reproduce"
@@ -142,7 +143,7 @@ def parse(argv):
         prog="runner reproduce",
         description="Train the documented MNIST results (experiments/reproduce/*.yaml) and report documented vs obtained.",
         epilog="examples:\n  runner reproduce N1 N3a --seeds 3\n  runner reproduce nielsen-ch6 --jobs 2\n"
-        "  runner reproduce all --quick        # smoke run, minutes\n  runner reproduce --report           # rebuild experiments/REPRODUCTION.md from experiments/results/",
+        "  runner reproduce all --quick        # smoke run, minutes\n  runner reproduce nielsen-ch6 --status  # which runs are done, at which epoch, time left\n  runner reproduce --report           # rebuild experiments/REPRODUCTION.md from experiments/results/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("rows", nargs="*", help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve) or `all`")
@@ -152,6 +153,7 @@ def parse(argv):
     parser.add_argument("--threads", type=int, default=0, help="torch threads per run (default: cores / jobs); 1 on a machine busy with other work")
     parser.add_argument("--report", action="store_true", help="no training: copy finished runs' summaries to experiments/results/, rebuild the report from there")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
+    parser.add_argument("--status", action="store_true", help="no training: each run's state (finished, epoch k/n, cut off), time per epoch and time left")
     parser.add_argument("--override", dest="overrides", action="append", default=[], help="extra Hydra override for every run (repeatable), e.g. --override hydra/launcher=slurm")
     return parser.parse_args(argv)
 
@@ -167,6 +169,9 @@ def main(argv) -> int:
             print(f"{r.id:10} {r.group:16} {r.description}")
         return 0
     chosen = select(rows, args.rows)
+    if args.status:
+        print(status_table(chosen, {r.id: args.seeds or r.seeds for r in chosen}, RESULTS_DIR, outputs_root(args.quick)))
+        return 0
     status = 0
     if not args.report:
         seeds_of = {r.id: args.seeds or r.seeds for r in chosen}

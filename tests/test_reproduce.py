@@ -6,6 +6,7 @@ import statistics
 
 import pytest
 
+from runner.reproduce_status import status_table
 from runner.reproduction_report import build, load_rows, to_markdown
 
 
@@ -136,3 +137,28 @@ def test_only_finished_runs_are_kept_and_a_preempted_one_is_run_again(tmp_path, 
     assert not (results_dir / "N1" / "seed0").exists()
     assert json.loads((results_dir / "N1" / "seed1" / "results.json").read_text())["status"] == "finished"
     assert reproduce.pending_seeds(row, 3, quick=False) == [0, 2]
+
+
+def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
+    rows_dir, kept, out = tmp_path / "rows", tmp_path / "results", tmp_path / "outputs"
+    rows_dir.mkdir()
+    for name in ("a.yaml", "d.yaml"):
+        (rows_dir / name).write_text(ROWS[name])
+    rows = load_rows(rows_dir)  # A1: 3 seeds of 5 epochs; D1 votes over A1
+    write_run(kept, "A1", 0, 0.99)  # seed 0: finished and kept
+    write_run(out, "A1", 1, 0.99)  # seed 1: finished, not copied yet
+    going = out / "A1" / "seed2"
+    going.mkdir(parents=True)
+    (going / "metrics.csv").write_text("epoch,seconds\n1,100.0\n2,80.0\n3,90.0\n")
+    now = (going / "metrics.csv").stat().st_mtime + 60
+    table = status_table(rows, {"A1": 4, "D1": 0}, kept, out, now=now)
+    lines = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in table.splitlines()[2:]}
+    assert "finished, kept" in lines[("A1", "0")]
+    assert "not kept yet" in lines[("A1", "1")]
+    # 3 of 5 epochs, median of the last three epochs 90 s: 2 x 90 s = 3 min left
+    assert "| in progress | 3/5 | 90 | 3 min | 60 s ago |" in lines[("A1", "2")]
+    assert "not started" in lines[("A1", "3")]
+    assert "votes over A1" in lines[("D1", "-")]
+    # Not written for much longer than an epoch takes: the process is gone.
+    later = status_table(rows, {"A1": 4, "D1": 0}, kept, out, now=now + 3600)
+    assert "cut off: resumes from its last checkpoint | 3/5 |" in later

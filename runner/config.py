@@ -59,7 +59,7 @@ class TrainerConfig:
     # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
     compile: bool = False  # torch.compile the model for training
     precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
-    channels_last: str = "auto"  # auto (on for CNNs on CUDA) | true | false: memory format of conv weights and image data
+    channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
 
     def __post_init__(self):

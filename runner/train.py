@@ -170,7 +170,7 @@ def build(cfg: RunConfig, device: torch.device) -> Parts:
     trainer = cfg.trainer
     data = load_dataset(cfg.data).to(device, torch.get_default_dtype())
     model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
-    if speed.wants_channels_last(trainer.channels_last, model, device):
+    if speed.wants_channels_last(trainer.channels_last, model, device, trainer.precision):
         data = speed.to_channels_last(model, data)
     task = task_of(model)
     batch = trainer.batch_size * distributed.world_size()  # the global batch (trainer.batch_size is per rank under DDP)

@@ -276,6 +276,13 @@ def validate(cfg: DictConfig) -> RunConfig:
     # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
     require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
     check_speed_options(values)
+    # Keras-style data validates on the test set: the "best" epoch would be picked by its test score.
+    require(
+        not (getattr(values["data"], "train_on_validation", False) and values["early_stopping"].restore_best),
+        "early_stopping.restore_best",
+        "data.train_on_validation=true validates on the test set, so the best epoch would be chosen by its test score"
+        " and the reported test result flattered: set early_stopping.restore_best=false (test the final weights, as Keras does)",
+    )
     require(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}")
     reference = None
     if cfg.get("reference") is not None:

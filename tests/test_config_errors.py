@@ -74,6 +74,8 @@ MORE_CASES = [
     ("model=autoencoder", ["loss", "'cross_entropy' does not fit model autoencoder", "reconstructs its input", "bce"]),
     ("model=autoencoder loss=hinge", ["loss", "'hinge'", "mse"]),
     ("model=linear_svm loss=bce", ["loss", "'bce'", "logits", "hinge"]),
+    # Keras-style data validates on the test set: picking the best epoch by it would flatter the test score
+    ("data=mnist data.train_on_validation=true", ["early_stopping.restore_best", "validates on the test set", "restore_best=false"]),
     # unknown keys that Hydra lets into typed nodes with +
     ("+trainer.epochz=3", ["trainer.epochz", "unknown key", "epochs"]),
     ("+regularization.dropuot=0.5", ["regularization.dropuot", "unknown key", "dropout"]),

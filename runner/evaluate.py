@@ -135,6 +135,7 @@ def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation
     from runner.data import load_dataset
     from runner.environment import resolve_device
     from runner.losses import build_loss
+    from runner import speed
     from runner.models import build_model
     from runner.tasks import task_of
     from runner.train import evaluate
@@ -147,6 +148,8 @@ def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation
     state = load_checkpoint(checkpoint, keys=("model",))  # data only; CheckpointError names the file
     load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
     model.to(device)
+    if speed.wants_channels_last(run_cfg.trainer.channels_last, model, device, run_cfg.trainer.precision):
+        data = speed.to_channels_last(model, data)  # the layout fit tested in (faster, and the same numbers)
     task = task_of(model)
     # The same loss and the same `evaluate` as fit's test step: same numbers on the same data.
     metrics = evaluate(model, task, data.test, build_loss(run_cfg.loss, run_cfg.regularization), run_cfg.trainer.eval_batch_size)

@@ -87,8 +87,11 @@ def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch
         assert b == pytest.approx(a, rel=1e-4, abs=1e-6)
     auto = train(cli, outputs, "auto", *CNN)  # auto: on for CNNs on the CPU in fp32 (faster there) ...
     assert len(converted) == 2 and metrics(auto) == metrics(nhwc)
+    assert cli("evaluate", str(auto)).code == 0 and len(converted) == 3  # evaluated in the layout it was tested in:
+    recorded = json.loads((auto / "results.json").read_text())["test"]
+    assert json.loads((auto / "evaluation" / "evaluation.json").read_text())["test"] == recorded  # the same numbers
     train(cli, outputs, "auto64", *CNN, "trainer.precision=fp64")  # ... but not in fp64 (slower)
-    assert len(converted) == 2
+    assert len(converted) == 3
 
 
 def test_channels_last_is_nothing_to_do_for_a_model_without_conv_layers(cli, outputs, monkeypatch):

@@ -27,12 +27,28 @@ def epochs_planned(run_dir: Path, row: Row) -> int:
         return row.epochs
 
 
-def epoch_seconds(run_dir: Path) -> List[float]:
+def metric_rows(run_dir: Path) -> List[dict]:
     try:
         with open(run_dir / "metrics.csv") as f:
-            return [float(r["seconds"]) for r in csv.DictReader(f) if r.get("seconds")]
-    except (OSError, ValueError, KeyError):
+            return [r for r in csv.DictReader(f) if r.get("seconds")]
+    except OSError:
         return []
+
+
+def best_so_far(rows: List[dict]) -> str:
+    """The best validation result among the epochs written: accuracy, or loss for autoencoders."""
+    if rows and rows[0].get("val/accuracy"):
+        best = max(rows, key=lambda r: float(r["val/accuracy"]))
+        return f"val {100 * float(best['val/accuracy']):.2f}% (epoch {best['epoch']})"
+    best = min(rows, key=lambda r: float(r["val/loss"]))
+    return f"val loss {float(best['val/loss']):.4f} (epoch {best['epoch']})"
+
+
+def tested(results: dict) -> str:
+    test = results.get("test") or {}
+    if test.get("accuracy") is not None:
+        return f"test {100 * test['accuracy']:.2f}%"
+    return f"test loss {test['loss']:.4f}" if test.get("loss") is not None else ""
 
 
 def ago(seconds: float) -> str:
@@ -49,19 +65,21 @@ def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) 
     kept = finished_results(kept_root / row.id / f"seed{seed}")
     run_dir = out_root / row.id / f"seed{seed}"
     if kept:
-        return [row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", "", "", ""]
-    if finished_results(run_dir):
-        return [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", "", "", "", ""]
-    seconds = epoch_seconds(run_dir)
-    if not seconds:
-        return [row.id, str(seed), "not started", "", "", "", ""]
+        return [row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""]
+    finished = finished_results(run_dir)
+    if finished:
+        return [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", f"{finished.get('epochs_run', '?')}", tested(finished), "", "", ""]
+    rows = metric_rows(run_dir)
+    if not rows:
+        return [row.id, str(seed), "not started", "", "", "", "", ""]
     planned = epochs_planned(run_dir, row)
-    per_epoch = statistics.median(seconds[-3:])  # recent epochs: the machine's load changes
+    per_epoch = statistics.median(float(r["seconds"]) for r in rows[-3:])  # recent epochs: the machine's load changes
     written = (run_dir / "metrics.csv").stat().st_mtime
     # A file cannot say whether its process still runs; an epoch row older than a few
     # epochs' time (evaluation included) means it stopped: re-running resumes it.
     state = "in progress" if now - written < 3 * per_epoch + 300 else "cut off: resumes from its last checkpoint"
-    return [row.id, str(seed), state, f"{len(seconds)}/{planned}", f"{per_epoch:.0f}", hours((planned - len(seconds)) * per_epoch), ago(now - written)]
+    left = hours((planned - len(rows)) * per_epoch)
+    return [row.id, str(seed), state, f"{len(rows)}/{planned}", best_so_far(rows), f"{per_epoch:.0f}", left, ago(now - written)]
 
 
 def status_table(rows: List[Row], seeds_of: Dict[str, int], kept_root: Path, out_root: Path, now: Optional[float] = None) -> str:
@@ -70,10 +88,10 @@ def status_table(rows: List[Row], seeds_of: Dict[str, int], kept_root: Path, out
     lines = []
     for row in rows:
         if row.ensemble_of:
-            lines.append([row.id, "-", f"votes over {row.ensemble_of}'s runs (no training of its own)", "", "", "", ""])
+            lines.append([row.id, "-", f"votes over {row.ensemble_of}'s runs (no training of its own)", "", "", "", "", ""])
             continue
         lines += [seed_line(row, seed, kept_root, out_root, now) for seed in range(seeds_of[row.id])]
-    header = ["row", "seed", "state", "epochs", "train s/epoch (last 3)", "left (about)", "metrics.csv written"]
+    header = ["row", "seed", "state", "epochs", "result (best so far)", "train s/epoch (last 3)", "left (about)", "metrics.csv written"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(line) + " |" for line in lines]
     return "\n".join(table)

@@ -149,14 +149,14 @@ def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     write_run(out, "A1", 1, 0.99)  # seed 1: finished, not copied yet
     going = out / "A1" / "seed2"
     going.mkdir(parents=True)
-    (going / "metrics.csv").write_text("epoch,seconds\n1,100.0\n2,80.0\n3,90.0\n")
+    (going / "metrics.csv").write_text("epoch,val/accuracy,seconds\n1,0.95,100.0\n2,0.97,80.0\n3,0.96,90.0\n")
     now = (going / "metrics.csv").stat().st_mtime + 60
     table = status_table(rows, {"A1": 4, "D1": 0}, kept, out, now=now)
     lines = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in table.splitlines()[2:]}
-    assert "finished, kept" in lines[("A1", "0")]
+    assert "| finished, kept | 5 | test 99.00% |" in lines[("A1", "0")]
     assert "not kept yet" in lines[("A1", "1")]
-    # 3 of 5 epochs, median of the last three epochs 90 s: 2 x 90 s = 3 min left
-    assert "| in progress | 3/5 | 90 | 3 min | 60 s ago |" in lines[("A1", "2")]
+    # 3 of 5 epochs, best validation at epoch 2; median of the last three epochs 90 s: 2 x 90 s = 3 min left
+    assert "| in progress | 3/5 | val 97.00% (epoch 2) | 90 | 3 min | 60 s ago |" in lines[("A1", "2")]
     assert "not started" in lines[("A1", "3")]
     assert "votes over A1" in lines[("D1", "-")]
     # Not written for much longer than an epoch takes: the process is gone.

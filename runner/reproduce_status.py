@@ -37,11 +37,14 @@ def metric_rows(run_dir: Path) -> List[dict]:
 
 def best_so_far(rows: List[dict]) -> str:
     """The best validation result among the epochs written: accuracy, or loss for autoencoders."""
-    if rows and rows[0].get("val/accuracy"):
-        best = max(rows, key=lambda r: float(r["val/accuracy"]))
-        return f"val {100 * float(best['val/accuracy']):.2f}% (epoch {best['epoch']})"
-    best = min(rows, key=lambda r: float(r["val/loss"]))
-    return f"val loss {float(best['val/loss']):.4f} (epoch {best['epoch']})"
+    try:
+        if rows[0].get("val/accuracy"):
+            best = max(rows, key=lambda r: float(r["val/accuracy"]))
+            return f"val {100 * float(best['val/accuracy']):.2f}% (epoch {best['epoch']})"
+        best = min(rows, key=lambda r: float(r["val/loss"]))
+        return f"val loss {float(best['val/loss']):.4f} (epoch {best['epoch']})"
+    except (KeyError, ValueError):  # a run without validation columns: nothing to show
+        return ""
 
 
 def tested(results: dict) -> str:

@@ -169,12 +169,12 @@ def main(argv) -> int:
             print(f"{r.id:10} {r.group:16} {r.description}")
         return 0
     chosen = select(rows, args.rows)
+    seeds_of = {r.id: args.seeds or r.seeds for r in chosen}
     if args.status:
-        print(status_table(chosen, {r.id: args.seeds or r.seeds for r in chosen}, RESULTS_DIR, outputs_root(args.quick)))
+        print(status_table(chosen, seeds_of, RESULTS_DIR, outputs_root(args.quick)))
         return 0
     status = 0
     if not args.report:
-        seeds_of = {r.id: args.seeds or r.seeds for r in chosen}
         status = launch(chosen, seeds_of, args)
     if not args.quick:
         print(f"runner reproduce: {collect(chosen)} new run summaries in {RESULTS_DIR}")

@@ -52,7 +52,7 @@ def is_cnn(model: nn.Module) -> bool:
     return any(isinstance(m, CONV_LAYERS) for m in model.modules())
 
 
-def wants_channels_last(setting: str, model: nn.Module, device: torch.device, precision: str = "fp32") -> bool:
+def wants_channels_last(setting: str, model: nn.Module, device: torch.device, precision: str) -> bool:
     """auto: on for CNNs on CUDA (tensor-core convolutions want NHWC) and on the CPU in fp32,
     where oneDNN's NHWC convolutions were 1.1-2x faster on every CNN we measured (Nielsen's
     at batch 10: 1.4x; benchmarks/RESULTS.md) but slower in fp64 (0.87x); true: on for CNNs

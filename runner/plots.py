@@ -103,3 +103,37 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+VERDICT_COLOURS = {"reproduced": "tab:green", "better than documented": "tab:blue", "gap": "tab:red"}
+
+
+def plot_against_reference(entries: Sequence[Tuple[str, Sequence[float], float, str]], path: Path, limit: float = 5.0) -> None:
+    """The reproduction at a glance: one line per documented result, its seeds as
+    dots and the best of them as a diamond, placed at (obtained - documented) /
+    tolerance, signed so that right is better; the shaded band is "reproduced".
+    Points beyond +-limit (a stalled seed) sit on the edge as a triangle with their value.
+    entries: (label, per-seed offsets, best offset, verdict)."""
+    fig, ax = plt.subplots(figsize=(8, 0.75 + 0.32 * max(len(entries), 1)))
+    ax.axvspan(-1, 1, color="tab:green", alpha=0.12, linewidth=0)
+    ax.axvline(0, color="black", linewidth=0.8)
+    for y, (label, seeds, best, verdict) in enumerate(reversed(entries)):
+        colour = VERDICT_COLOURS.get(verdict, "tab:gray")
+        ax.scatter([x for x in seeds if abs(x) <= limit], [y] * sum(abs(x) <= limit for x in seeds), s=14, color=colour, alpha=0.55, zorder=3)
+        for side in (-1, 1):
+            off_scale = [x for x in seeds if side * x > limit]
+            if off_scale:
+                ax.scatter([side * limit], [y], s=24, marker="<" if side < 0 else ">", color=colour, zorder=3)
+                ax.annotate(", ".join(f"{x:.0f}" for x in sorted(off_scale)), (side * limit, y), textcoords="offset points",
+                            xytext=(-6 * side, 4), ha="left" if side < 0 else "right", fontsize=7)
+        ax.scatter([max(-limit, min(limit, best))], [y], s=46, marker="D", color=colour, edgecolor="black", linewidth=0.5, zorder=4)
+    ax.set_yticks(range(len(entries)), [label for label, *_ in reversed(entries)], fontsize=8)
+    ax.set_ylim(-0.7, len(entries) - 0.3)
+    ax.set_xlim(-limit - 0.3, limit + 0.3)
+    ax.set_xlabel("(obtained − documented) / tolerance   (right = better; band = within tolerance)", fontsize=8)
+    ax.set_title("Documented vs obtained: dots = seeds, diamond = best of seeds\n"
+                 "green reproduced · blue better than documented · red gap · grey incomplete", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -23,7 +23,8 @@ from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
 from runner.resume import finished_results
 from runner.reproduce_status import status_table
-from runner.reproduction_report import Row, build, commits, load_rows, machines, seed_dirs, to_csv, to_markdown
+from runner.plots import plot_against_reference
+from runner.reproduction_report import Row, build, commits, figure_entries, load_rows, machines, seed_dirs, to_csv, to_markdown
 
 ROWS_DIR = EXPERIMENTS_DIR / "reproduce"
 RESULTS_DIR = EXPERIMENTS_DIR / "results"
@@ -128,13 +129,15 @@ def write_report(rows: List[Row], quick: bool) -> Path:
         "0.3 points below that (the row's own tolerance for losses); rows run shorter than documented do not count.",
     ])
     notes = RESULTS_DIR / "NOTES.md"  # hand-written provenance of the committed runs
-    if not quick and notes.exists():
-        header += "\n\n" + notes.read_text().strip()
+    provenance = notes.read_text().strip() if not quick and notes.exists() else ""
     out_dir = outputs_root(True) if quick else EXPERIMENTS_DIR
     md = out_dir / ("reproduction.md" if quick else "REPRODUCTION.md")
-    atomic_write_text(md, to_markdown(lines, header))
+    figure = out_dir / "reproduction.png"
+    plot_against_reference(figure_entries(lines), figure)
+    markdown = to_markdown(lines, header, figure=figure.name, provenance=provenance)
+    atomic_write_text(md, markdown)
     atomic_write_text(out_dir / "reproduction.csv", to_csv(lines))
-    print(to_markdown(lines, header))
+    print(markdown)
     return md
 
 

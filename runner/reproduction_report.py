@@ -179,6 +179,7 @@ class Line:
     verdict: str
     epochs_run: str
     wall_min: Optional[float]
+    values: List[float] = field(default_factory=list)  # one per seed (the ensemble's single vote)
 
 
 def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
@@ -204,7 +205,8 @@ def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
         short = True
     verdict = _verdict(row, best, diff, complete, short, quick, runs, by_id)
     walls = [r.wall_time_s for r in runs if r.wall_time_s]
-    return Line(row, n_label, best, mean, std, diff, verdict, ",".join(map(str, epochs)) or "-", statistics.fmean(walls) / 60 if walls else None)
+    wall_min = statistics.fmean(walls) / 60 if walls else None
+    return Line(row, n_label, best, mean, std, diff, verdict, ",".join(map(str, epochs)) or "-", wall_min, values)
 
 
 def _verdict(row, best, diff, complete, short, quick, runs, by_id) -> str:
@@ -266,8 +268,12 @@ def to_csv(lines: List[Line]) -> str:
     return out.getvalue()
 
 
-def to_markdown(lines: List[Line], header: str) -> str:
-    out = [header, "", "| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
+def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, provenance: str = "") -> str:
+    """The table first (what a reader came for), then the rows' notes, sources and the runs' provenance."""
+    out = [header, ""]
+    if figure:
+        out += [f"![documented vs obtained, per row and seed]({figure})", ""]
+    out += ["| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
     for ln in lines:
         d = _digits(ln.row)
         unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
@@ -281,7 +287,25 @@ def to_markdown(lines: List[Line], header: str) -> str:
     if notes:
         out += ["", "Notes:", ""] + notes
     out += ["", "Sources:", ""] + sorted({f"- {ln.row.source}" for ln in lines if ln.row.source})
+    if provenance:
+        out += ["", "## Provenance of the runs", "", provenance]
     return "\n".join(out) + "\n"
+
+
+def figure_entries(lines: List[Line]) -> List[tuple]:
+    """Rows with a documented number and a result, for plots.plot_against_reference:
+    each seed's distance from the documented value in units of the row's
+    tolerance, signed so that positive is better (lower is better for losses)."""
+    entries = []
+    for ln in lines:
+        if ln.row.value is None or ln.best is None:
+            continue
+        scale = (-1 if ln.row.metric in LOWER_IS_BETTER else 1) / tolerance(ln.row)
+        seeds = [scale * (v - ln.row.value) for v in ln.values]
+        unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
+        label = f"{ln.row.id}  ({ln.row.value}{unit} → {ln.best:.{_digits(ln.row)}f}{unit})"
+        entries.append((label, seeds, scale * ln.diff, ln.verdict))
+    return entries
 
 
 def machines(root: Path) -> List[str]:

@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from runner.reproduce_status import status_table
-from runner.reproduction_report import build, load_rows, to_markdown
+from runner.reproduction_report import build, figure_entries, load_rows, to_markdown
 
 
 def read_csv(path):
@@ -21,6 +21,7 @@ def test_quick_reproduction_of_two_rows_reports_numbers_from_the_runs(cli_proces
     root = outputs / "reproduce-quick"
     report = (root / "reproduction.md").read_text()
     assert "QUICK" in report and "| N1 |" in report and "| N6a |" in report
+    assert "](reproduction.png)" in report and (root / "reproduction.png").stat().st_size > 10_000
     lines = {row["id"]: row for row in read_csv(root / "reproduction.csv")}
     assert set(lines) == {"N1", "N6a"}
     for row_id in ("N1", "N6a"):
@@ -54,14 +55,18 @@ reference: {id: D1, description: vote, value: 75.0, metric: ensemble_test, ensem
 reference: {id: E1, description: shorter, value: 80.0, metric: test_at_best_val, seeds: 1, documented_epochs: 10}
 trainer: {epochs: 5}
 """,
+    "f.yaml": """
+reference: {id: F1, description: a loss, value: 0.104, tolerance: 0.002, metric: test_loss, seeds: 2}
+trainer: {epochs: 5}
+""",
 }
 
 
-def write_run(root, row_id, seed, test_acc, epochs=5, test_curve=None, predictions=None):
+def write_run(root, row_id, seed, test_acc, epochs=5, test_curve=None, predictions=None, test_loss=0.1):
     folder = root / row_id / f"seed{seed}"
     folder.mkdir(parents=True)
     results = {"status": "finished", "seed": seed, "epochs_run": epochs, "stop_reason": "completed",
-               "test": {"accuracy": test_acc, "loss": 0.1}, "wall_time_s": 60.0 * (seed + 1),
+               "test": {"accuracy": test_acc, "loss": test_loss}, "wall_time_s": 60.0 * (seed + 1),
                "machine": {"processor": "x86_64", "cpu_count": 2, "torch_threads": 1}}
     (folder / "results.json").write_text(json.dumps(results))
     curve = test_curve or [test_acc] * epochs
@@ -86,6 +91,8 @@ def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
     write_run(root, "B1", 1, 0.90, epochs=3, test_curve=[0.80, 0.92, 0.93])
     write_run(root, "C1", 0, 0.95)  # 1 of 3 seeds
     write_run(root, "E1", 0, 0.80)  # ran 5 epochs where the source ran 10
+    write_run(root, "F1", 0, 0.5, test_loss=0.100)  # lower is better: 0.004 below the documented loss
+    write_run(root, "F1", 1, 0.5, test_loss=0.105)
 
     lines = {ln.row.id: ln for ln in build(load_rows(rows_dir), root)}
 
@@ -106,8 +113,19 @@ def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
     d = lines["D1"]
     assert d.best == pytest.approx(100.0) and d.n == 3 and d.verdict == "better than documented"
 
-    markdown = to_markdown(list(lines.values()), "# header")
+    f = lines["F1"]
+    assert f.best == pytest.approx(0.100) and f.diff == pytest.approx(-0.004) and f.verdict == "better than documented"
+
+    # The figure places each seed at (obtained - documented) / tolerance, right = better.
+    entries = {label.split()[0]: (seeds, best, verdict) for label, seeds, best, verdict in figure_entries(list(lines.values()))}
+    assert set(entries) == {"A1", "B1", "C1", "D1", "E1", "F1"}
+    assert entries["A1"][0] == pytest.approx([(99.0 - 99.23) / 0.15, (99.2 - 99.23) / 0.15, (99.3 - 99.23) / 0.15])
+    assert entries["F1"][0] == pytest.approx([2.0, -0.5]) and entries["F1"][1] == pytest.approx(2.0)
+    assert entries["E1"][2] == "shorter than documented: does not count"
+
+    markdown = to_markdown(list(lines.values()), "# header", figure="reproduction.png", provenance="ran on a test machine")
     assert "| A1 |" in markdown and "99.30% " in markdown and "+0.07" in markdown
+    assert markdown.index("![") < markdown.index("| A1 |") < markdown.index("ran on a test machine")
 
 
 def test_repository_rows_cover_the_documented_table():

@@ -24,10 +24,12 @@ from runner.errors import CheckpointError
 from runner.io import atomic_torch_save
 
 
-def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator, epoch: int, best: bool) -> None:
+def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator, epoch: int, best: bool, elapsed_s: float) -> None:
+    """elapsed_s: the run's wall time so far, over every process that worked on it (a resumed run adds to it)."""
     folder = Path(run_dir) / "checkpoints"
     state = {
         "epoch": epoch,
+        "elapsed_s": elapsed_s,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),

@@ -45,7 +45,7 @@ class RunSummary:
     value: Optional[float]
     epochs_run: int
     stop_reason: str
-    wall_time_s: float
+    train_s: float  # sum of metrics.csv's per-epoch `seconds`: whole also for runs resumed across sessions
     machine: dict = field(default_factory=dict)
     commit: str = ""
 
@@ -100,9 +100,8 @@ def column(rows: List[dict], name: str) -> List[float]:
     return [float(r[name]) for r in rows if r.get(name) not in (None, "")]
 
 
-def run_value(row: Row, run_dir: Path, results: dict) -> Optional[float]:
-    """The number the source reports, computed the way the source computed it."""
-    metrics = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else []
+def run_value(row: Row, metrics: List[dict], results: dict) -> Optional[float]:
+    """The number the source reports, computed the way the source computed it (metrics: metrics.csv's rows)."""
     if row.metric == "peak_test":
         values = column(metrics, "test/accuracy")
         return 100 * max(values) if values else None
@@ -132,13 +131,14 @@ def summaries(row: Row, root: Path) -> List[RunSummary]:
             continue
         if results.get("status") != "finished":
             continue
+        metrics = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else []
         found.append(
             RunSummary(
                 seed=results.get("seed", int(run_dir.name[4:])),
-                value=run_value(row, run_dir, results),
+                value=run_value(row, metrics, results),
                 epochs_run=results.get("epochs_run", 0),
                 stop_reason=results.get("stop_reason", ""),
-                wall_time_s=results.get("wall_time_s", 0.0),
+                train_s=sum(column(metrics, "seconds")),
                 machine=results.get("machine", {}),
                 commit=results.get("git_commit", ""),
             )
@@ -178,14 +178,14 @@ class Line:
     diff: Optional[float]
     verdict: str
     epochs_run: str
-    wall_min: Optional[float]
+    train_min: Optional[float]
     values: List[float] = field(default_factory=list)  # one per seed (the ensemble's single vote)
 
 
 def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
     if row.metric == "ensemble_test":
         value, members = ensemble_accuracy(root, row.ensemble_of)
-        runs = [RunSummary(seed=-1, value=value, epochs_run=0, stop_reason="", wall_time_s=0.0)] if value is not None else []
+        runs = [RunSummary(seed=-1, value=value, epochs_run=0, stop_reason="", train_s=0.0)] if value is not None else []
         need = next((r.seeds for r in [by_id[row.ensemble_of].row] if row.ensemble_of in by_id), row.seeds)
         complete = members >= need
         n_label = members
@@ -204,9 +204,9 @@ def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
     if row.documented_epochs and row.epochs < row.documented_epochs:
         short = True
     verdict = _verdict(row, best, diff, complete, short, quick, runs, by_id)
-    walls = [r.wall_time_s for r in runs if r.wall_time_s]
-    wall_min = statistics.fmean(walls) / 60 if walls else None
-    return Line(row, n_label, best, mean, std, diff, verdict, ",".join(map(str, epochs)) or "-", wall_min, values)
+    times = [r.train_s for r in runs if r.train_s]
+    train_min = statistics.fmean(times) / 60 if times else None
+    return Line(row, n_label, best, mean, std, diff, verdict, ",".join(map(str, epochs)) or "-", train_min, values)
 
 
 def _verdict(row, best, diff, complete, short, quick, runs, by_id) -> str:
@@ -249,7 +249,7 @@ def _digits(row: Row) -> int:
     return 4 if row.metric in LOWER_IS_BETTER else 2
 
 
-CSV_COLUMNS = ["id", "description", "metric", "documented", "best", "mean", "std", "diff", "verdict", "seeds", "epochs_run", "wall_min_per_run"]
+CSV_COLUMNS = ["id", "description", "metric", "documented", "best", "mean", "std", "diff", "verdict", "seeds", "epochs_run", "train_min_per_run"]
 
 
 def to_csv(lines: List[Line]) -> str:
@@ -263,7 +263,7 @@ def to_csv(lines: List[Line]) -> str:
         writer.writerow([
             ln.row.id, ln.row.description, ln.row.metric, "" if ln.row.value is None else ln.row.value,
             _fmt(ln.best, d), _fmt(ln.mean, d), _fmt(ln.std, d), _fmt(ln.diff, d), ln.verdict, ln.n, ln.epochs_run,
-            _fmt(ln.wall_min, 1),
+            _fmt(ln.train_min, 1),
         ])
     return out.getvalue()
 
@@ -273,7 +273,7 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
     out = [header, ""]
     if figure:
         out += [f"![documented vs obtained, per row and seed]({figure})", ""]
-    out += ["| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out += ["| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | train min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
     for ln in lines:
         d = _digits(ln.row)
         unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
@@ -281,7 +281,7 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
         spread = "-" if ln.mean is None else f"{ln.mean:.{d}f} ± {ln.std:.{d}f}"
         diff = "-" if ln.diff is None else f"{ln.diff:+.{d}f}"
         out.append(
-            f"| {ln.row.id} | {ln.row.description} | {documented} | {_fmt(ln.best, d)}{unit if ln.best is not None else ''} | {spread} | {diff} | {ln.verdict} | {ln.n} | {ln.epochs_run} | {_fmt(ln.wall_min, 1)} |"
+            f"| {ln.row.id} | {ln.row.description} | {documented} | {_fmt(ln.best, d)}{unit if ln.best is not None else ''} | {spread} | {diff} | {ln.verdict} | {ln.n} | {ln.epochs_run} | {_fmt(ln.train_min, 1)} |"
         )
     notes = [f"- **{ln.row.id}**: {ln.row.notes.strip()}" for ln in lines if ln.row.notes.strip()]
     if notes:

@@ -34,6 +34,7 @@ class ResumePoint:
     rows: List[dict] = field(default_factory=list)
     best_state: Optional[dict] = None
     best_row: Optional[dict] = None
+    elapsed_s: float = 0.0  # wall time of the processes before this one, up to the checkpoint
 
 
 def finished_results(run_dir: Path) -> Optional[dict]:
@@ -56,7 +57,9 @@ def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Ge
     order.set_state(state["rng"]["order"])
     epoch = state["epoch"]
     rows = [row for row in _read_rows(Path(run_dir) / "metrics.csv") if row["epoch"] <= epoch]
-    point = ResumePoint(epoch=epoch, rows=rows)
+    # Checkpoints written before elapsed_s was kept: the epochs' training time is the best lower bound.
+    elapsed = state.get("elapsed_s", sum(row.get("seconds") or 0.0 for row in rows))
+    point = ResumePoint(epoch=epoch, rows=rows, elapsed_s=float(elapsed))
     if stopper.best_epoch:
         point.best_state = _best_weights(folder / "best.pt", stopper.best_epoch)
         if point.best_state is not None:

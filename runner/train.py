@@ -90,7 +90,8 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
             run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
             schedule_done = scheduler.step(row)
             if trainer.checkpoints and distributed.is_main():
-                save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved)
+                elapsed = resumed.elapsed_s + time.perf_counter() - started
+                save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved, elapsed_s=elapsed)
             if distributed.active():
                 signals.check_across_ranks(distributed.max_over_ranks)
             if epoch < trainer.epochs and distributed.agree(stopper.should_stop):  # rank 0's clock decides a time limit
@@ -135,7 +136,9 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "train": {"loss": best_row.get("train/loss"), "accuracy": best_row.get("train/accuracy")},
         "val": {"loss": best_row.get("val/loss"), "accuracy": best_row.get("val/accuracy")},
         "test": test_metrics,
-        "wall_time_s": round(time.perf_counter() - started, 3),
+        # Over every process that worked on the run (time lost after a kill's last checkpoint is not counted).
+        "wall_time_s": round(resumed.elapsed_s + time.perf_counter() - started, 3),
+        "resumed_after_epoch": resumed.epoch or None,
         "params": n_params,
         "device": str(device),
         "world_size": distributed.world_size(),  # processes training together (trainer.strategy=ddp)

@@ -1,5 +1,7 @@
 """A run cut off mid-way and relaunched with trainer.resume=auto ends exactly like an uninterrupted one (CPU)."""
 
+import json
+
 import torch
 
 import runner.train
@@ -17,13 +19,19 @@ def test_cut_off_run_resumes_to_the_same_metrics_and_weights(cli, outputs, monke
     real_epoch = dies_at_epoch_call(3, monkeypatch)
     assert cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto").code != 0
     assert not (cut / "results.json").exists()
-    assert torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+    state = torch.load(cut / "checkpoints" / "last.pt", weights_only=True)
+    assert state["epoch"] == 2 and state["elapsed_s"] > 0
+    # Pretend the first process worked 1000 s: the run's wall time goes on from there.
+    torch.save(dict(state, elapsed_s=1000.0), cut / "checkpoints" / "last.pt")
 
     monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
     resumed = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
     assert resumed.code == 0
     assert "resuming" in resumed.out + resumed.err
     assert metrics_without_time(cut) == metrics_without_time(whole)
+    results = json.loads((cut / "results.json").read_text())
+    assert results["resumed_after_epoch"] == 2 and 1000 < results["wall_time_s"] < 1000 + 600
+    assert json.loads((whole / "results.json").read_text())["resumed_after_epoch"] is None
     a = torch.load(whole / "checkpoints" / "last.pt", weights_only=True)["model"]
     b = torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -174,7 +174,7 @@ def main(argv) -> int:
     chosen = select(rows, args.rows)
     seeds_of = {r.id: args.seeds or r.seeds for r in chosen}
     if args.status:
-        print(status_table(chosen, seeds_of, RESULTS_DIR, outputs_root(args.quick)))
+        print(status_table(chosen, seeds_of, RESULTS_DIR, outputs_root(args.quick), jobs=args.jobs))
         return 0
     status = 0
     if not args.report:

@@ -10,6 +10,7 @@ is left. Nothing is started or changed.
 import csv
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -64,37 +65,74 @@ def hours(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) -> List[str]:
+@dataclass
+class RunState:
+    cells: List[str]  # the table's columns
+    finished: bool = False
+    per_epoch: Optional[float] = None  # seconds, from its recent epochs
+    epochs_left: Optional[int] = None  # None: not started
+
+
+def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) -> RunState:
     kept = finished_results(kept_root / row.id / f"seed{seed}")
     run_dir = out_root / row.id / f"seed{seed}"
     if kept:
-        return [row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""]
+        return RunState([row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""], finished=True)
     finished = finished_results(run_dir)
     if finished:
-        return [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", f"{finished.get('epochs_run', '?')}", tested(finished), "", "", ""]
+        cells = [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", f"{finished.get('epochs_run', '?')}", tested(finished), "", "", ""]
+        return RunState(cells, finished=True)
     rows = metric_rows(run_dir)
     if not rows:
-        return [row.id, str(seed), "not started", "", "", "", "", ""]
+        return RunState([row.id, str(seed), "not started", "", "", "", "", ""])
     planned = epochs_planned(run_dir, row)
     per_epoch = statistics.median(float(r["seconds"]) for r in rows[-3:])  # recent epochs: the machine's load changes
     written = (run_dir / "metrics.csv").stat().st_mtime
     # A file cannot say whether its process still runs; an epoch row older than a few
     # epochs' time (evaluation included) means it stopped: re-running resumes it.
     state = "in progress" if now - written < 3 * per_epoch + 300 else "cut off: resumes from its last checkpoint"
-    left = hours((planned - len(rows)) * per_epoch)
-    return [row.id, str(seed), state, f"{len(rows)}/{planned}", best_so_far(rows), f"{per_epoch:.0f}", left, ago(now - written)]
+    left = planned - len(rows)
+    cells = [row.id, str(seed), state, f"{len(rows)}/{planned}", best_so_far(rows), f"{per_epoch:.0f}", hours(left * per_epoch), ago(now - written)]
+    return RunState(cells, per_epoch=per_epoch, epochs_left=left)
 
 
-def status_table(rows: List[Row], seeds_of: Dict[str, int], kept_root: Path, out_root: Path, now: Optional[float] = None) -> str:
-    """A markdown table, one line per run of the given rows (ensembles: one line saying what they vote over)."""
+def time_left(rows: List[Row], states: Dict[str, List[RunState]], jobs: int) -> str:
+    """One line under the table: runs finished, and the training time left (runs not
+    started yet are estimated from their row's other seeds' epoch time where one ran)."""
+    every = [s for row_states in states.values() for s in row_states]
+    seconds, unknown = 0.0, 0
+    for row in rows:
+        measured = [s.per_epoch for s in states.get(row.id, []) if s.per_epoch]
+        for s in states.get(row.id, []):
+            if s.finished:
+                continue
+            if s.epochs_left is not None:
+                seconds += s.epochs_left * s.per_epoch
+            elif measured:
+                seconds += row.epochs * statistics.median(measured)
+            else:
+                unknown += 1
+    done = sum(s.finished for s in every)
+    line = f"{done} of {len(every)} runs finished; training left: about {hours(seconds)} of run time"
+    if seconds:
+        line += f", {hours(seconds / jobs)} with {jobs} run(s) side by side (`--jobs {jobs}`)"
+    if unknown:
+        line += f"; plus {unknown} run(s) not started whose rows have no epoch time yet"
+    return line + "."
+
+
+def status_table(rows: List[Row], seeds_of: Dict[str, int], kept_root: Path, out_root: Path, now: Optional[float] = None, jobs: int = 2) -> str:
+    """A markdown table, one line per run of the given rows (ensembles: one line saying what
+    they vote over), and a line with the runs finished and the time left."""
     now = time.time() if now is None else now
-    lines = []
+    lines, states = [], {}
     for row in rows:
         if row.ensemble_of:
             lines.append([row.id, "-", f"votes over {row.ensemble_of}'s runs (no training of its own)", "", "", "", "", ""])
             continue
-        lines += [seed_line(row, seed, kept_root, out_root, now) for seed in range(seeds_of[row.id])]
+        states[row.id] = [seed_line(row, seed, kept_root, out_root, now) for seed in range(seeds_of[row.id])]
+        lines += [s.cells for s in states[row.id]]
     header = ["row", "seed", "state", "epochs", "result (best so far)", "train s/epoch (last 3)", "left (about)", "metrics.csv written"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(line) + " |" for line in lines]
-    return "\n".join(table)
+    return "\n".join(table) + "\n\n" + time_left(rows, states, jobs)

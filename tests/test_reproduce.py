@@ -161,16 +161,16 @@ def test_only_finished_runs_are_kept_and_a_preempted_one_is_run_again(tmp_path, 
 def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     rows_dir, kept, out = tmp_path / "rows", tmp_path / "results", tmp_path / "outputs"
     rows_dir.mkdir()
-    for name in ("a.yaml", "d.yaml"):
+    for name in ("a.yaml", "d.yaml", "e.yaml"):
         (rows_dir / name).write_text(ROWS[name])
-    rows = load_rows(rows_dir)  # A1: 3 seeds of 5 epochs; D1 votes over A1
+    rows = load_rows(rows_dir)  # A1: 3 seeds of 5 epochs; D1 votes over A1; E1 not started
     write_run(kept, "A1", 0, 0.99)  # seed 0: finished and kept
     write_run(out, "A1", 1, 0.99)  # seed 1: finished, not copied yet
     going = out / "A1" / "seed2"
     going.mkdir(parents=True)
     (going / "metrics.csv").write_text("epoch,val/accuracy,seconds\n1,0.95,100.0\n2,0.97,80.0\n3,0.96,90.0\n")
     now = (going / "metrics.csv").stat().st_mtime + 60
-    table = status_table(rows, {"A1": 4, "D1": 0}, kept, out, now=now)
+    table = status_table(rows, {"A1": 4, "D1": 0, "E1": 1}, kept, out, now=now)
     lines = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in table.splitlines()[2:]}
     assert "| finished, kept | 5 | test 99.00% |" in lines[("A1", "0")]
     assert "not kept yet" in lines[("A1", "1")]
@@ -178,6 +178,9 @@ def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     assert "| in progress | 3/5 | val 97.00% (epoch 2) | 90 | 3 min | 60 s ago |" in lines[("A1", "2")]
     assert "not started" in lines[("A1", "3")]
     assert "votes over A1" in lines[("D1", "-")]
+    # Left: seed 2's 2 epochs x 90 s, and seed 3 (not started) 5 epochs at its row's 90 s: 630 s; two side by side: 315 s.
+    assert table.splitlines()[-1] == ("2 of 5 runs finished; training left: about 10 min of run time, 5 min with 2 run(s) side by side "
+                                      "(`--jobs 2`); plus 1 run(s) not started whose rows have no epoch time yet.")
     # Not written for much longer than an epoch takes: the process is gone.
-    later = status_table(rows, {"A1": 4, "D1": 0}, kept, out, now=now + 3600)
+    later = status_table(rows, {"A1": 4, "D1": 0, "E1": 1}, kept, out, now=now + 3600)
     assert "cut off: resumes from its last checkpoint | 3/5 |" in later

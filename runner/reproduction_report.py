@@ -279,7 +279,7 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
         unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
         documented = "-" if ln.row.value is None else f"{ln.row.value}{unit} ({ln.row.metric.replace('_', ' ')})"
         spread = "-" if ln.mean is None else f"{ln.mean:.{d}f} ± {ln.std:.{d}f}"
-        diff = "-" if ln.diff is None else f"{ln.diff:+.{d}f}"
+        diff = "-" if ln.diff is None else f"{round(ln.diff, d) or 0.0:+.{d}f}"  # -0.004 shows as +0.00, not -0.00
         out.append(
             f"| {ln.row.id} | {ln.row.description} | {documented} | {_fmt(ln.best, d)}{unit if ln.best is not None else ''} | {spread} | {diff} | {ln.verdict} | {ln.n} | {ln.epochs_run} | {_fmt(ln.train_min, 1)} |"
         )

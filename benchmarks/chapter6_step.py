@@ -13,18 +13,23 @@ CNNs on the CPU), random data, 1 thread by default; nothing is downloaded.
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import nielsen_convs  # noqa: E402
 
 ROWS = {"N11": [100], "N11-FC300": [300], "N11-FC1000": [1000], "N13": [1000, 1000]}
 DROPOUT = {"N13": 0.5}
 
 
 def network(widths, dropout):
-    layers = [nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(20, 40, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten()]
+    layers = nielsen_convs()
     inputs = 640
     for width in widths + [10]:
         if dropout:

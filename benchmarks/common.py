@@ -74,6 +74,17 @@ def project_overrides(case: Case, threads: int, train_size: Optional[int], extra
 # ---------------------------------------------------------------- plain PyTorch
 
 
+def nielsen_convs():
+    """Nielsen's chapter-6 feature extractor: conv20 5x5, pool, conv40 5x5, pool (ReLU), 640 features."""
+    from torch import nn
+
+    return [
+        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(20, 40, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+    ]  # fmt: skip
+
+
 def plain_model(kind: str, hidden: int = 100):
     import torch
     from torch import nn
@@ -81,11 +92,7 @@ def plain_model(kind: str, hidden: int = 100):
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.Sigmoid(), nn.Linear(hidden, 10))
     if kind == "cnn":
-        return nn.Sequential(
-            nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(20, 40, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10),
-        )  # fmt: skip
+        return nn.Sequential(*nielsen_convs(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10))
     if kind == "lstm":
 
         class RowLSTM(nn.Module):

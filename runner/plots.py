@@ -119,7 +119,8 @@ def plot_against_reference(entries: Sequence[Tuple[str, Sequence[float], float, 
     ax.axvline(0, color="black", linewidth=0.8)
     for y, (label, seeds, best, verdict) in enumerate(reversed(entries)):
         colour = VERDICT_COLOURS.get(verdict, "tab:gray")
-        ax.scatter([x for x in seeds if abs(x) <= limit], [y] * sum(abs(x) <= limit for x in seeds), s=14, color=colour, alpha=0.55, zorder=3)
+        inside = [x for x in seeds if abs(x) <= limit]
+        ax.scatter(inside, [y] * len(inside), s=14, color=colour, alpha=0.55, zorder=3)
         for side in (-1, 1):
             off_scale = [x for x in seeds if side * x > limit]
             if off_scale:

@@ -241,8 +241,13 @@ def build(rows: List[Row], root: Path, quick: bool = False) -> List[Line]:
     return [lines[r.id] for r in rows]
 
 
-def _fmt(x: Optional[float], digits: int) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
+def _fmt(x: Optional[float], digits: int, signed: bool = False) -> str:
+    """`round(x) or 0.0`: a value that rounds to zero shows as 0.00, not -0.00."""
+    return "-" if x is None else f"{round(x, digits) or 0.0:{'+' if signed else ''}.{digits}f}"
+
+
+def _unit(row: Row) -> str:
+    return "" if row.metric in LOWER_IS_BETTER else "%"
 
 
 def _digits(row: Row) -> int:
@@ -276,12 +281,11 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
     out += ["| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | train min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
     for ln in lines:
         d = _digits(ln.row)
-        unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
+        unit = _unit(ln.row)
         documented = "-" if ln.row.value is None else f"{ln.row.value}{unit} ({ln.row.metric.replace('_', ' ')})"
         spread = "-" if ln.mean is None else f"{ln.mean:.{d}f} ± {ln.std:.{d}f}"
-        diff = "-" if ln.diff is None else f"{round(ln.diff, d) or 0.0:+.{d}f}"  # -0.004 shows as +0.00, not -0.00
         out.append(
-            f"| {ln.row.id} | {ln.row.description} | {documented} | {_fmt(ln.best, d)}{unit if ln.best is not None else ''} | {spread} | {diff} | {ln.verdict} | {ln.n} | {ln.epochs_run} | {_fmt(ln.train_min, 1)} |"
+            f"| {ln.row.id} | {ln.row.description} | {documented} | {_fmt(ln.best, d)}{unit if ln.best is not None else ''} | {spread} | {_fmt(ln.diff, d, signed=True)} | {ln.verdict} | {ln.n} | {ln.epochs_run} | {_fmt(ln.train_min, 1)} |"
         )
     notes = [f"- **{ln.row.id}**: {ln.row.notes.strip()}" for ln in lines if ln.row.notes.strip()]
     if notes:
@@ -302,8 +306,8 @@ def figure_entries(lines: List[Line]) -> List[tuple]:
             continue
         scale = (-1 if ln.row.metric in LOWER_IS_BETTER else 1) / tolerance(ln.row)
         seeds = [scale * (v - ln.row.value) for v in ln.values]
-        unit = "" if ln.row.metric in LOWER_IS_BETTER else "%"
-        label = f"{ln.row.id}  ({ln.row.value}{unit} → {ln.best:.{_digits(ln.row)}f}{unit})"
+        unit = _unit(ln.row)
+        label = f"{ln.row.id}  ({ln.row.value}{unit} → {_fmt(ln.best, _digits(ln.row))}{unit})"
         entries.append((label, seeds, scale * ln.diff, ln.verdict))
     return entries
 

@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
@@ -68,7 +69,10 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
         params_node = base.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params_node) if params_node is not None else {}
         try:
-            points = sweep_points(overrides, params)
+            if base.hydra.sweeper.get("_target_") == JOB_LIST_SWEEPER:
+                points = _listed_jobs(list(base.hydra.sweeper.jobs), overrides)
+            else:
+                points = sweep_points(overrides, params)
         except HydraException:
             # A non-grid sweep (ranges, intervals for optuna): check the fixed part, and that
             # every searched key exists, so a typo fails now rather than at the first trial.
@@ -78,13 +82,22 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
             return [base]
         configs = []
         for number, point in enumerate(points):
-            where = f"sweep point {number} of {len(points)} ({' '.join(point)})" if len(points) > 1 else ""
+            shown = " ".join(o for o in point if not o.startswith(("hydra.sweeper.jobs=", "hydra/sweeper=")))
+            where = f"sweep point {number} of {len(points)} ({shown})" if len(points) > 1 else ""
             _refuse_placeholders(point, where)
             cfg = _compose(point, point, where=where, return_hydra_config=True)
             _required_in_experiments(point, where)
             validate_point(cfg, point, where)
             configs.append(strip(cfg))
         return configs
+
+
+def _listed_jobs(jobs: List[str], overrides: List[str]) -> List[List[str]]:
+    """hydra/sweeper=job_list's points; a malformed list is the user's error, said plainly."""
+    try:
+        return expand(jobs, overrides)
+    except HydraException as err:
+        raise PreflightError(str(err)) from None
 
 
 def _without_hydra(cfg: DictConfig) -> DictConfig:

@@ -13,16 +13,17 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
 from runner.resume import finished_results
-from runner.reproduce_status import status_table
+from runner.reproduce_status import hours, metric_rows, status_table
 from runner.plots import plot_against_reference
 from runner.reproduction_report import Row, build, commits, figure_entries, load_rows, machines, seed_dirs, to_csv, to_markdown
 
@@ -66,32 +67,51 @@ def pending_seeds(row: Row, seeds: int, quick: bool) -> List[int]:
     return [s for s in range(seeds) if not finished_results(RESULTS_DIR / row.id / f"seed{s}")]
 
 
-def launch(rows: List[Row], seeds_of: Dict[str, int], args) -> int:
-    """One multirun per distinct set of missing seeds: rows × seeds, `jobs` at a time."""
-    plans: Dict[tuple, List[Row]] = {}
+def epoch_seconds(row: Row, roots: List[Path]) -> Optional[float]:
+    """The row's median training time per epoch over every run found (kept or in progress)."""
+    times = [float(r["seconds"]) for root in roots for run_dir in seed_dirs(root, row.id) for r in metric_rows(run_dir)]
+    return statistics.median(times) if times else None
+
+
+def queue(rows: List[Row], seeds_of: Dict[str, int], quick: bool) -> List[Tuple[Row, int, Optional[float]]]:
+    """The runs still to do as (row, seed, seconds left or None), in the order to start them:
+    rows never timed first (they may be the longest), then the longest first, so that the
+    last runs to finish are short ones and no job waits long alone at the end."""
+    out_root = outputs_root(quick)
+    jobs = []
     for row in rows:
-        todo = tuple(pending_seeds(row, seeds_of[row.id], args.quick))
-        if todo:
-            plans.setdefault(todo, []).append(row)
+        per_epoch = None if quick else epoch_seconds(row, [RESULTS_DIR, out_root])
+        for seed in pending_seeds(row, seeds_of[row.id], quick):
+            done = len(metric_rows(out_root / row.id / f"seed{seed}"))
+            jobs.append((row, seed, None if per_epoch is None else max(row.epochs - done, 0) * per_epoch))
+    return [j for j in jobs if j[2] is None] + sorted((j for j in jobs if j[2] is not None), key=lambda j: -j[2])
+
+
+def launch(rows: List[Row], seeds_of: Dict[str, int], args) -> int:
+    """One multirun over every (row, seed) still to do (hydra/sweeper=job_list), `jobs` at a time."""
+    jobs = queue(rows, seeds_of, args.quick)
+    if not jobs:
+        print("runner reproduce: every run of these rows is finished", flush=True)
+        return 0
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
-    status = 0
-    for seeds, group in plans.items():
-        command = [
-            sys.executable, "-m", "runner", "train", "-m",
-            "+experiment=" + ",".join(r.experiment for r in group),
-            "seed=" + ",".join(map(str, seeds)),
-            f"hydra.sweep.dir={outputs_root(args.quick)}",
-            "hydra.sweep.subdir=${reference.id}/seed${seed}",
-            "trainer.resume=auto", f"trainer.threads={threads}", "trainer.progress=false",
-        ]
-        if args.jobs > 1:
-            command += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.jobs}"]
-        if args.quick:
-            command += QUICK_OVERRIDES
-        command += args.overrides
-        print(f"runner reproduce: {len(group)} row(s) x seeds {list(seeds)}: {' '.join(r.id for r in group)}", flush=True)
-        status = subprocess.call(command) or status
-    return status
+    listing = ",".join(f"'+experiment={row.experiment} seed={seed}'" for row, seed, _ in jobs)
+    command = [
+        sys.executable, "-m", "runner", "train", "-m",
+        "hydra/sweeper=job_list", f"hydra.sweeper.jobs=[{listing}]",
+        f"hydra.sweep.dir={outputs_root(args.quick)}",
+        "hydra.sweep.subdir=${reference.id}/seed${seed}",
+        "trainer.resume=auto", f"trainer.threads={threads}", "trainer.progress=false",
+    ]
+    own_launcher = any(o.startswith("hydra/launcher=") for o in args.overrides)
+    if args.jobs > 1 and not own_launcher:
+        # batch_size=1: joblib never hands one worker two runs at once (its auto batching would after quick failures).
+        command += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.jobs}", "hydra.launcher.batch_size=1"]
+    if args.quick:
+        command += QUICK_OVERRIDES
+    command += args.overrides
+    order = ", ".join(f"{row.id}/{seed}" + (f" (~{hours(left)})" if left else "") for row, seed, left in jobs)
+    print(f"runner reproduce: {len(jobs)} run(s), {args.jobs} at a time, in this order: {order}", flush=True)
+    return subprocess.call(command)
 
 
 def collect(rows: List[Row]) -> int:

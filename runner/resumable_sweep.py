@@ -14,7 +14,7 @@ sweep axes keep their order (it decides which point gets which number); the othe
 overrides are sorted.
 
 A guard: the folder records the points in Hydra's order (resumable.json). If the same
-command now expands to other points (an experiment file's sweep list was edited),
+command now expands to other points (an experiment file's sweep list, or hydra.sweeper.jobs, was edited),
 reusing the numbered folders would continue one point's checkpoint under another
 point's settings, so the launch is refused. Sampled sweeps (optuna) cannot be listed
 in advance; they must fix their sampler's seed so that trial n gets the same
@@ -32,6 +32,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
 from omegaconf import OmegaConf
 
 import runner.config  # noqa: F401  (registers the schemas that compose needs)
@@ -88,6 +89,11 @@ def planned_points(overrides: List[str]) -> Optional[List[List[str]]]:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="resumable"):
         sweeper = compose(config_name="config", overrides=fixed, return_hydra_config=True).hydra.sweeper
     GlobalHydra.instance().clear()
+    if sweeper.get("_target_") == JOB_LIST_SWEEPER:  # the listed jobs, in their order
+        try:
+            return [sorted(job) for job in expand(list(sweeper.jobs), task)]
+        except HydraException:
+            return None  # the sweeper itself will say what is wrong with the list
     if sweeper.get("_target_") != BASIC_SWEEPER:
         sampler = sweeper.get("sampler")
         if sampler is not None and "seed" in sampler and sampler.get("seed") is None:

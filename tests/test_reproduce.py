@@ -184,3 +184,43 @@ def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     # Not written for much longer than an epoch takes: the process is gone.
     later = status_table(rows, {"A1": 4, "D1": 0, "E1": 1}, kept, out, now=now + 3600)
     assert "cut off: resumes from its last checkpoint | 3/5 |" in later
+
+
+def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_first(tmp_path, monkeypatch, capsys):
+    """Rows missing different seeds are one multirun (no core waits for the last run of a group),
+    ordered so that the short runs are the ones left at the end."""
+    import argparse
+    import re
+
+    import runner.reproduce as reproduce
+
+    rows_dir, kept, out = tmp_path / "rows", tmp_path / "results", tmp_path / "outputs"
+    rows_dir.mkdir()
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        (rows_dir / name).write_text(ROWS[name])
+    monkeypatch.setattr(reproduce, "RESULTS_DIR", kept)
+    monkeypatch.setenv("RUNNER_OUTPUTS", str(out))
+    write_run(kept, "A1", 0, 0.99)  # A1 (5 epochs): 12 s an epoch; seed 0 done
+    cut_off = out / "reproduce" / "A1" / "seed1"
+    cut_off.mkdir(parents=True)
+    (cut_off / "metrics.csv").write_text("epoch,val/accuracy,seconds\n1,0.9,12.0\n2,0.9,12.0\n")  # 2 of 5 epochs
+    write_run(kept, "C1", 2, 0.99)  # C1 (5 epochs): 3 minutes a run, 36 s an epoch; seeds 0 and 1 to do
+    commands = []
+    monkeypatch.setattr(reproduce.subprocess, "call", lambda command: commands.append(command) or 0)
+    args = argparse.Namespace(quick=False, jobs=2, threads=1, overrides=[])
+
+    rows = load_rows(rows_dir)
+    assert reproduce.launch(rows, {r.id: r.seeds for r in rows}, args) == 0
+
+    assert len(commands) == 1
+    (jobs,) = [c for c in commands[0] if c.startswith("hydra.sweeper.jobs=")]
+    order = re.findall(r"'\+experiment=reproduce/(\w) seed=(\d)'", jobs)
+    # B1 never timed: first. Then C1's two 180 s runs, A1 seed 2 (5 x 12 s), A1 seed 1 (3 epochs left: 36 s).
+    assert order == [("b", "0"), ("b", "1"), ("c", "0"), ("c", "1"), ("a", "2"), ("a", "1")]
+    assert {"hydra/sweeper=job_list", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.resume=auto"} <= set(commands[0])
+    assert "B1/0, B1/1, C1/0 (~3 min), C1/1 (~3 min), A1/2 (~1 min), A1/1 (~1 min)" in capsys.readouterr().out
+
+    # A launcher of one's own (SLURM) replaces joblib rather than clashing with it.
+    args.overrides = ["hydra/launcher=slurm"]
+    reproduce.launch(rows, {r.id: r.seeds for r in rows}, args)
+    assert "hydra/launcher=joblib" not in commands[1] and commands[1][-1] == "hydra/launcher=slurm"

@@ -1,0 +1,1 @@
+"""runner's Hydra plugins: hydra/sweeper=job_list (see job_list_sweeper.py)."""

@@ -1,0 +1,78 @@
+"""hydra/sweeper=job_list: a multirun over an explicit list of jobs instead of a grid.
+
+Hydra's basic sweeper runs the cartesian product of its axes. `runner reproduce`
+needs rows x seeds where rows miss different seeds (a table resumed half way), and
+wants them all in one queue, longest first, so that with `--jobs 2` no core waits
+while the last run of one group finishes before the next group may start.
+
+Each entry of `hydra.sweeper.jobs` is one job's overrides, separated by spaces
+(shell-style quoting for a value with spaces). The command line's own overrides
+apply to every job; a sweep there (`a=1,2`) multiplies the list, as in a grid.
+Jobs run in the listed order (joblib hands them to whichever worker is free).
+"""
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import OmegaConf
+
+
+TARGET = "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper"
+
+
+@dataclass
+class JobListSweeperConf:
+    _target_: str = TARGET
+    jobs: List[str] = field(default_factory=list)
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="job_list", node=JobListSweeperConf, provider="runner")
+
+
+def expand(jobs: List[str], arguments: List[str]) -> List[List[str]]:
+    """Every job's override list: the command line's (each point of its grid), then the job's own."""
+    if not jobs:
+        raise HydraException("hydra/sweeper=job_list: hydra.sweeper.jobs is empty; list one job per entry, e.g. "
+                             "hydra.sweeper.jobs=['seed=0 model=mlp','seed=1 model=cnn']")
+    grid = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(arguments), None)[0]
+    out = []
+    for job in jobs:
+        own = shlex.split(job)
+        for parsed in OverridesParser.create().parse_overrides(own):
+            if parsed.is_sweep_override():
+                raise HydraException(f"hydra/sweeper=job_list: job '{job}' holds a sweep ({parsed.input_line}); "
+                                     "give each of its values its own entry in hydra.sweeper.jobs")
+        out += [point + own for point in grid]
+    return out
+
+
+class JobListSweeper(Sweeper):
+    def __init__(self, jobs: List[str]) -> None:
+        super().__init__()
+        self.jobs = list(jobs)
+        self.hydra_context = self.config = self.launcher = None
+
+    def setup(self, *, hydra_context, task_function, config) -> None:
+        self.hydra_context, self.config = hydra_context, config  # validate_batch_is_legal composes with them
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: List[str]) -> Any:
+        batch = expand(self.jobs, arguments)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        self.validate_batch_is_legal(batch)  # a bad job fails here, before any job has run
+        results = self.launcher.launch(batch, initial_job_idx=0)
+        for r in results:
+            _ = r.return_value  # re-raises a job's exception, as the basic sweeper does
+        return [results]

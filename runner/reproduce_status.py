@@ -8,6 +8,7 @@ is left. Nothing is started or changed.
 """
 
 import csv
+import heapq
 import statistics
 import time
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class RunState:
     finished: bool = False
     per_epoch: Optional[float] = None  # seconds, from its recent epochs
     epochs_left: Optional[int] = None  # None: not started
+    running: bool = False  # written to recently: its process still holds a worker
 
 
 def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) -> RunState:
@@ -90,32 +92,45 @@ def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) 
     written = (run_dir / "metrics.csv").stat().st_mtime
     # A file cannot say whether its process still runs; an epoch row older than a few
     # epochs' time (evaluation included) means it stopped: re-running resumes it.
-    state = "in progress" if now - written < 3 * per_epoch + 300 else "cut off: resumes from its last checkpoint"
+    running = now - written < 3 * per_epoch + 300
+    state = "in progress" if running else "cut off: resumes from its last checkpoint"
     left = planned - len(rows)
     cells = [row.id, str(seed), state, f"{len(rows)}/{planned}", best_so_far(rows), f"{per_epoch:.0f}", hours(left * per_epoch), ago(now - written)]
-    return RunState(cells, per_epoch=per_epoch, epochs_left=left)
+    return RunState(cells, per_epoch=per_epoch, epochs_left=left, running=running)
+
+
+def makespan(running: List[float], queued: List[float], jobs: int) -> float:
+    """Seconds until the last run ends, `jobs` at a time: runs in progress keep their
+    workers, the others start longest first on whichever worker frees first (as
+    `runner reproduce` queues them). Whole runs: five 1-hour runs on two workers take 3 hours."""
+    workers = list(running) + [0.0] * max(0, jobs - len(running))
+    heapq.heapify(workers)
+    for seconds in sorted(queued, reverse=True):
+        heapq.heapreplace(workers, workers[0] + seconds)
+    return max(workers, default=0.0)
 
 
 def time_left(rows: List[Row], states: Dict[str, List[RunState]], jobs: int) -> str:
     """One line under the table: runs finished, and the training time left (runs not
     started yet are estimated from their row's other seeds' epoch time where one ran)."""
     every = [s for row_states in states.values() for s in row_states]
-    seconds, unknown = 0.0, 0
+    running, queued, unknown = [], [], 0
     for row in rows:
         measured = [s.per_epoch for s in states.get(row.id, []) if s.per_epoch]
         for s in states.get(row.id, []):
             if s.finished:
                 continue
             if s.epochs_left is not None:
-                seconds += s.epochs_left * s.per_epoch
+                (running if s.running else queued).append(s.epochs_left * s.per_epoch)
             elif measured:
-                seconds += row.epochs * statistics.median(measured)
+                queued.append(row.epochs * statistics.median(measured))
             else:
                 unknown += 1
+    seconds = sum(running) + sum(queued)
     done = sum(s.finished for s in every)
     line = f"{done} of {len(every)} runs finished; training left: about {hours(seconds)} of run time"
     if seconds:
-        line += f", {hours(seconds / jobs)} with {jobs} run(s) side by side (`--jobs {jobs}`)"
+        line += f", done in about {hours(makespan(running, queued, jobs))} with {jobs} run(s) at a time (`--jobs {jobs}`)"
     if unknown:
         line += f"; plus {unknown} run(s) not started whose rows have no epoch time yet"
     return line + "."

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from runner.reproduce_status import status_table
+from runner.reproduce_status import makespan, status_table
 from runner.reproduction_report import build, figure_entries, load_rows, to_markdown
 
 
@@ -178,9 +178,10 @@ def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     assert "| in progress | 3/5 | val 97.00% (epoch 2) | 90 | 3 min | 60 s ago |" in lines[("A1", "2")]
     assert "not started" in lines[("A1", "3")]
     assert "votes over A1" in lines[("D1", "-")]
-    # Left: seed 2's 2 epochs x 90 s, and seed 3 (not started) 5 epochs at its row's 90 s: 630 s; two side by side: 315 s.
-    assert table.splitlines()[-1] == ("2 of 5 runs finished; training left: about 10 min of run time, 5 min with 2 run(s) side by side "
-                                      "(`--jobs 2`); plus 1 run(s) not started whose rows have no epoch time yet.")
+    # Left: seed 2's 2 epochs x 90 s, and seed 3 (not started) 5 epochs at its row's 90 s: 630 s of run time.
+    # Two at a time: seed 2 keeps its worker 180 s, seed 3 starts on the free one and ends last, after 450 s.
+    assert table.splitlines()[-1] == ("2 of 5 runs finished; training left: about 10 min of run time, done in about 8 min with 2 run(s) "
+                                      "at a time (`--jobs 2`); plus 1 run(s) not started whose rows have no epoch time yet.")
     # Not written for much longer than an epoch takes: the process is gone.
     later = status_table(rows, {"A1": 4, "D1": 0, "E1": 1}, kept, out, now=now + 3600)
     assert "cut off: resumes from its last checkpoint | 3/5 |" in later
@@ -224,3 +225,14 @@ def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_fir
     args.overrides = ["hydra/launcher=slurm"]
     reproduce.launch(rows, {r.id: r.seeds for r in rows}, args)
     assert "hydra/launcher=joblib" not in commands[1] and commands[1][-1] == "hydra/launcher=slurm"
+
+
+def test_time_to_done_counts_whole_runs_on_the_workers():
+    # Five 1-hour runs on two workers: three rounds, not 2.5 hours.
+    assert makespan([], [3600.0] * 5, jobs=2) == 3 * 3600
+    # Runs in progress keep their workers (20 and 40 min left); the queue goes to whichever frees first:
+    # 1200+3600=4800, 2400+3600=6000, 4800+3600=8400, 6000+3600=9600, 8400+3600=12000.
+    assert makespan([1200.0, 2400.0], [3600.0] * 5, jobs=2) == 12000
+    # Longest first: a 3 h run and three 1 h runs on two workers end after 3 h, not 4.
+    assert makespan([], [3600.0, 3600.0, 3 * 3600.0, 3600.0], jobs=2) == 3 * 3600
+    assert makespan([], [], jobs=2) == 0

@@ -9,6 +9,7 @@ Hydra's command-line flags."""
 import contextlib
 import errno
 import functools
+import logging
 import os
 import sys
 import traceback
@@ -167,10 +168,41 @@ def train_job(cfg: DictConfig) -> float:
     import_run_modules()  # in a joblib worker: torch._dynamo, with the collector paused
     run_cfg = validate(cfg)
     hydra_cfg = HydraConfig.get()
-    with distributed.process_group(run_cfg.trainer):  # trainer.strategy=ddp under torchrun; nothing otherwise
+    with distributed.process_group(run_cfg.trainer), labelled_lines(sweep_label(hydra_cfg)):  # process group: ddp under torchrun
         run_dir = distributed.from_main(Path(hydra_cfg.runtime.output_dir))  # every rank works in rank 0's folder
         results = fit(run_cfg, run_dir, hparams_of(cfg), hydra_cfg.overrides.task)
     return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises
+
+
+def sweep_label(hydra_cfg) -> str:
+    """A sweep point's folder under its sweep (`3`, `N12/seed2`); empty for a single run."""
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return ""
+    out = Path(hydra_cfg.runtime.output_dir)
+    try:
+        return out.relative_to(Path(hydra_cfg.sweep.dir).resolve()).as_posix()
+    except ValueError:
+        return out.name
+
+
+@contextlib.contextmanager
+def labelled_lines(label: str):
+    """Runs side by side (joblib, --jobs 2) print into one terminal: each of a sweep point's
+    lines starts with [its folder], so that `epoch 7/60 ...` says whose epoch it is."""
+    if not label:
+        yield
+        return
+
+    def prefix(record) -> bool:
+        record.msg, record.args = f"[{label}] {record.getMessage()}", None  # formatted once, so a % in the label is text
+        return True
+
+    logger = logging.getLogger("runner")
+    logger.addFilter(prefix)
+    try:
+        yield
+    finally:
+        logger.removeFilter(prefix)  # the next point in this process has its own label
 
 
 # Hydra's own command line: `runner train --help`, `--cfg`, `--info`, its other flags.

@@ -25,6 +25,9 @@ def test_exactly_the_listed_jobs_run_with_the_common_overrides(cli, outputs):
     assert "model.activation=tanh" in first["overrides"] and "seed=3" in second["overrides"]
     assert all("trainer.epochs=1" in r["overrides"] for r in (first, second))
     assert first["epochs_run"] == second["epochs_run"] == 1
+    # Each point's lines name its folder: side by side (joblib) they interleave.
+    log = run.out + run.err
+    assert "[s0-tanh] epoch 1/1" in log and "[s3-relu] epoch 1/1" in log and "[s3-relu] test loss" in log
 
 
 def test_a_command_line_sweep_multiplies_the_list(cli, outputs):

@@ -84,6 +84,21 @@ def test_a_sweep_runs_each_point_as_a_slurm_job(cluster, cli_process, outputs):
     assert len(table) == 1 + 2 and "model.activation=tanh" in compare.stdout and "model.activation=relu" in compare.stdout
 
 
+def test_the_reproduction_queue_runs_as_slurm_jobs(cluster, cli_process, outputs):
+    """`runner reproduce ... --override hydra/launcher=slurm`: every missing (row, seed) run of
+    the job list becomes a SLURM job (the launcher replaces the default joblib one)."""
+    result = cli_process("reproduce", "N1", "N6a", "--quick", "--seeds", "2", "--override", "hydra/launcher=slurm", timeout=600)
+    assert result.code == 0, result.err[-3000:]
+    root = outputs / "reproduce-quick"
+    ids = job_ids(root)
+    assert len(ids) == 4, ids
+    assert all(job_state(job_id)["JobState"] == "COMPLETED" for job_id in ids)
+    for row, seed in (("N1", 0), ("N1", 1), ("N6a", 0), ("N6a", 1)):
+        results = json.loads((root / row / f"seed{seed}" / "results.json").read_text())
+        assert results["status"] == "finished" and results["seed"] == seed
+    assert "| N1 |" in (root / "reproduction.md").read_text()
+
+
 def test_a_preempted_point_is_requeued_and_continues_exactly(cluster, cli, cli_process, outputs, tmp_path):
     whole = outputs / "whole"
     assert cli("train", *SLOW, f"hydra.run.dir={whole}").code == 0

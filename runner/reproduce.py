@@ -1,8 +1,9 @@
 """`runner reproduce`: train the documented MNIST results from experiments/reproduce/*.yaml
 and report documented vs obtained.
 
-Runs go through the ordinary sweep machinery (`runner train -m`, joblib for
-local parallel jobs, any Hydra launcher), into fixed folders
+Runs go through the ordinary sweep machinery (`runner train -m` over the list of
+missing (row, seed) runs, hydra/sweeper=job_list; joblib for local parallel
+jobs, any Hydra launcher), into fixed folders
 outputs/reproduce/<id>/seed<k> with trainer.resume=auto, so re-running the same
 command skips finished runs and resumes cut-off ones. Each finished run's small
 summary is copied to experiments/results/<id>/seed<k>/ (to be committed), and
@@ -172,7 +173,7 @@ def parse(argv):
     parser.add_argument("rows", nargs="*", help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve) or `all`")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per row (default: the row's own, 3; 5 for N13)")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 images: checks the pipeline, verdicts marked not comparable")
-    parser.add_argument("--jobs", type=int, default=2, help="runs side by side (joblib), each with cores/jobs torch threads (default 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs side by side (joblib), each with cores/jobs torch threads (default 2); every missing run of the rows is in one queue, longest first")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per run (default: cores / jobs); 1 on a machine busy with other work")
     parser.add_argument("--report", action="store_true", help="no training: copy finished runs' summaries to experiments/results/, rebuild the report from there")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")

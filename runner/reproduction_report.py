@@ -188,11 +188,11 @@ def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
         runs = [RunSummary(seed=-1, value=value, epochs_run=0, stop_reason="", train_s=0.0)] if value is not None else []
         need = next((r.seeds for r in [by_id[row.ensemble_of].row] if row.ensemble_of in by_id), row.seeds)
         complete = members >= need
-        n_label = members
+        n_label, progress = members, f"{members}/{need} of {row.ensemble_of}'s runs"
     else:
         runs = summaries(row, root)
         complete = len(runs) >= row.seeds
-        n_label = len(runs)
+        n_label, progress = len(runs), f"{len(runs)}/{row.seeds} seeds"
     values = [r.value for r in runs if r.value is not None]
     lower = row.metric in LOWER_IS_BETTER
     best = (min(values) if lower else max(values)) if values else None
@@ -203,13 +203,13 @@ def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
     short = any(r.epochs_run < row.epochs and r.stop_reason not in ("early_stopping", "schedule_done") for r in runs)
     if row.documented_epochs and row.epochs < row.documented_epochs:
         short = True
-    verdict = _verdict(row, best, diff, complete, short, quick, runs, by_id)
+    verdict = _verdict(row, best, diff, complete, progress, short, quick, runs, by_id)
     times = [r.train_s for r in runs if r.train_s]
     train_min = statistics.fmean(times) / 60 if times else None
     return Line(row, n_label, best, mean, std, diff, verdict, ",".join(map(str, epochs)) or "-", train_min, values)
 
 
-def _verdict(row, best, diff, complete, short, quick, runs, by_id) -> str:
+def _verdict(row, best, diff, complete, progress, short, quick, runs, by_id) -> str:
     if not runs:
         return "not run"
     if quick:
@@ -219,7 +219,7 @@ def _verdict(row, best, diff, complete, short, quick, runs, by_id) -> str:
     if short:
         return "shorter than documented: does not count"
     if not complete:
-        return f"incomplete ({len(runs)}/{row.seeds} seeds)"
+        return f"incomplete ({progress})"
     if row.value is None:
         other = by_id.get(row.compare_with)
         if other is not None and other.best is not None and best is not None:

@@ -129,6 +129,16 @@ def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
     assert markdown.index("![") < markdown.index("| A1 |") < markdown.index("ran on a test machine")
 
 
+def test_an_ensemble_with_runs_missing_says_how_many_of_its_members_it_has(tmp_path):
+    rows_dir, root = tmp_path / "rows", tmp_path / "results"
+    rows_dir.mkdir()
+    for name in ("a.yaml", "d.yaml"):
+        (rows_dir / name).write_text(ROWS[name])
+    write_run(root, "A1", 0, 0.99, predictions=[0, 1, 2, 3])  # 1 of A1's 3 runs so far
+    d = {ln.row.id: ln for ln in build(load_rows(rows_dir), root)}["D1"]
+    assert d.n == 1 and d.verdict == "incomplete (1/3 of A1's runs)"  # not D1's own (default) seed count
+
+
 def test_repository_rows_cover_the_documented_table():
     from runner.reproduce import ROWS_DIR
 

@@ -42,11 +42,12 @@ def expand(jobs: List[str], arguments: List[str]) -> List[List[str]]:
     if not jobs:
         raise HydraException("hydra/sweeper=job_list: hydra.sweeper.jobs is empty; list one job per entry, e.g. "
                              "hydra.sweeper.jobs=['seed=0 model=mlp','seed=1 model=cnn']")
-    grid = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(arguments), None)[0]
+    parser = OverridesParser.create()
+    grid = BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)[0]
     out = []
     for job in jobs:
         own = shlex.split(job)
-        for parsed in OverridesParser.create().parse_overrides(own):
+        for parsed in parser.parse_overrides(own):
             if parsed.is_sweep_override():
                 raise HydraException(f"hydra/sweeper=job_list: job '{job}' holds a sweep ({parsed.input_line}); "
                                      "give each of its values its own entry in hydra.sweeper.jobs")

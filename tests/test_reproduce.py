@@ -237,6 +237,30 @@ def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_fir
     assert "hydra/launcher=joblib" not in commands[1] and commands[1][-1] == "hydra/launcher=slurm"
 
 
+def test_training_some_rows_still_reports_every_row(tmp_path, monkeypatch):
+    """`runner reproduce N13 N14` after the other rows are done must not shrink the
+    committed report to the two rows it trained: the table covers every kept row."""
+    import runner.reproduce as reproduce
+
+    rows_dir, kept, experiments = tmp_path / "rows", tmp_path / "results", tmp_path / "experiments"
+    rows_dir.mkdir()
+    experiments.mkdir()
+    for name in ("a.yaml", "c.yaml"):
+        (rows_dir / name).write_text(ROWS[name])
+    write_run(kept, "C1", 0, 0.90)  # an earlier session's row, not among the ones trained now
+    monkeypatch.setattr(reproduce, "ROWS_DIR", rows_dir)
+    monkeypatch.setattr(reproduce, "RESULTS_DIR", kept)
+    monkeypatch.setattr(reproduce, "EXPERIMENTS_DIR", experiments)
+    monkeypatch.setenv("RUNNER_OUTPUTS", str(tmp_path / "outputs"))
+    monkeypatch.setattr(reproduce.subprocess, "call", lambda command: 0)  # the training itself
+
+    assert reproduce.main(["A1"]) == 0
+
+    report_ids = [line["id"] for line in read_csv(experiments / "reproduction.csv")]
+    assert report_ids == ["A1", "C1"]
+    assert "| C1 |" in (experiments / "REPRODUCTION.md").read_text()
+
+
 def test_time_to_done_counts_whole_runs_on_the_workers():
     # Five 1-hour runs on two workers: three rounds, not 2.5 hours.
     assert makespan([], [3600.0] * 5, jobs=2) == 3 * 3600

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple
 import torch
 from tqdm import tqdm
 
-from runner import distributed, signals, speed
+from runner import cpu_threads, distributed, signals, speed
 from runner.checkpoint import save_checkpoint
 from runner.config import RunConfig
 from runner.data import Dataset, Split, batches, load_dataset
@@ -49,8 +49,7 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         return finished
     device = distributed.local_device(resolve_device(trainer.device))  # under DDP: this rank's GPU
     speed.check_device(trainer, device)
-    if trainer.threads:
-        torch.set_num_threads(trainer.threads)
+    cpu_threads.set_threads(trainer.threads, device)
     seed_everything(cfg.seed, trainer.deterministic)
 
     data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = build(cfg, device)

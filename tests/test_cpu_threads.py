@@ -20,7 +20,7 @@ def test_advice_only_when_torch_threads_outnumber_the_idle_cores():
 
 @pytest.fixture
 def busy_machine(monkeypatch):
-    """2 cores, one and a half of them taken; yields the thread counts the run sets."""
+    """2 cores, one and a half of them taken; returns the list of thread counts the run sets."""
     calls = []
     monkeypatch.setattr(cpu_threads, "_warned", False)
     monkeypatch.setattr(cpu_threads.os, "cpu_count", lambda: 2)

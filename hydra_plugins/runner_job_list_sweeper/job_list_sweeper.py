@@ -38,21 +38,51 @@ ConfigStore.instance().store(group="hydra/sweeper", name="job_list", node=JobLis
 
 
 def expand(jobs: List[str], arguments: List[str]) -> List[List[str]]:
-    """Every job's override list: the command line's (each point of its grid), then the job's own."""
+    """Every job's override list: the command line's (each point of its grid), then the job's own.
+    A malformed entry raises HydraException with one line naming it (`hydra.sweeper.jobs[3]: ...`)."""
     if not jobs:
         raise HydraException("hydra/sweeper=job_list: hydra.sweeper.jobs is empty; list one job per entry, e.g. "
                              "hydra.sweeper.jobs=['seed=0 model=mlp','seed=1 model=cnn']")
     parser = OverridesParser.create()
     grid = BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)[0]
     out = []
-    for job in jobs:
-        own = shlex.split(job)
-        for parsed in parser.parse_overrides(own):
-            if parsed.is_sweep_override():
-                raise HydraException(f"hydra/sweeper=job_list: job '{job}' holds a sweep ({parsed.input_line}); "
-                                     "give each of its values its own entry in hydra.sweeper.jobs")
+    for index, job in enumerate(jobs):
+        own = _job_overrides(parser, f"hydra.sweeper.jobs[{index}]", job)
         out += [point + own for point in grid]
     return out
+
+
+def _job_overrides(parser: OverridesParser, where: str, job: Any) -> List[str]:
+    """One entry's overrides, each parsed alone so that the message can name the one that is wrong."""
+    if not isinstance(job, str):  # `jobs=[{a:1}]` or `jobs=[[...]]`: Hydra hands over a node, not text
+        raise HydraException(f"{where}: expected one job's overrides as a string ('seed=0 model=mlp'), got {_shown(job)}")
+    try:
+        own = shlex.split(job)
+    except ValueError as err:  # shlex: "No closing quotation", "No escaped character"
+        raise HydraException(f"{where} ({job!r}): {str(err).lower()}; quote a value with spaces whole, e.g. model.name='a b'") from None
+    for text in own:
+        if "=" not in text and not text.startswith("~"):  # `jobs=[1,2]`: a bare value, no key
+            raise HydraException(f"{where} ({job!r}): '{text}' is not an override (key=value)")
+        try:
+            parsed = parser.parse_overrides([text])[0]
+        except HydraException as err:  # Hydra's message spans lines (a caret, a link): its first says what is wrong
+            raise HydraException(f"{where} ({job!r}): cannot parse override '{text}' (key=value expected): "
+                                 f"{_first_line(err)}") from None
+        if parsed.is_sweep_override():
+            raise HydraException(f"{where}: job '{job}' holds a sweep ({parsed.input_line}); "
+                                 "give each of its values its own entry in hydra.sweeper.jobs")
+    return own
+
+
+def _shown(value: Any) -> str:
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0].strip() if lines else type(err).__name__
 
 
 class JobListSweeper(Sweeper):

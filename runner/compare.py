@@ -20,10 +20,14 @@ from runner.run_folders import Run, find_runs, is_run_folder, read_runs
 
 POOLED = ("seed", "data.cv_fold")  # settings averaged over, never grouped by (--pool adds more)
 UNSET = "(unset)"  # a setting some runs give and others leave at its default
-METRIC_COLUMNS = ["n", "test_acc_mean", "test_acc_std", "best_val_acc_mean", "epochs_to_best_mean", "wall_time_s_mean"]
+METRIC_COLUMNS = ["n", "n_diverged", "test_acc_mean", "test_acc_std", "best_val_acc_mean", "epochs_to_best_mean", "wall_time_s_mean"]
 AGAINST_BEST_COLUMNS = ["diff_vs_best", "diff_ci_low", "diff_ci_high", "p_vs_best"]
 # Columns where bigger is better sort best-first (descending) by default.
 DESCENDING = {"n", "test_acc_mean", "best_val_acc_mean"}
+# results.json entries compare reads as numbers: anything else there (a string, a list) means a
+# damaged or hand-made file, and such a run would be counted in n without a score.
+NUMERIC = (("test", "accuracy"), ("test", "loss"), ("val", "accuracy"), ("val", "loss"), ("train", "accuracy"), ("train", "loss"),
+           (None, "best_epoch"), (None, "wall_time_s"))
 PLOTS = {
     "val_accuracy": ("val/accuracy", "validation accuracy (%)", True),
     "train_loss": ("train/loss", "training loss", False),
@@ -34,7 +38,12 @@ PLOTS = {
 class Group:
     label: str
     settings: Dict[str, str]  # the differing settings that define the group
-    runs: List[Run] = field(default_factory=list)  # finished runs only
+    runs: List[Run] = field(default_factory=list)  # the finished runs its statistics pool
+    diverged: List[Run] = field(default_factory=list)  # its diverged runs, pooled only with --include-diverged
+
+    @property
+    def diverged_left_out(self) -> List[Run]:
+        return [d for d in self.diverged if not any(d is r for r in self.runs)]
 
     def values(self, pick) -> List[float]:
         out = []
@@ -49,6 +58,33 @@ class Group:
         return self.values(lambda r: r["test"].get("accuracy"))
 
 
+def corrupt_entry(results: dict) -> Optional[str]:
+    """What makes a readable results.json unusable: an entry compare needs that is not a number."""
+    for part, key in NUMERIC:
+        holder = results if part is None else results[part]
+        value = holder.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{key if part is None else part + '.' + key} is {value!r} ({type(value).__name__}), not a number"
+    return None
+
+
+def leave_out_corrupt(runs: Sequence[Run]) -> None:
+    """A run whose results.json holds a non-number where a score belongs is named and left out
+    (as an unreadable one is), rather than counted in n with no score behind it."""
+    for run in runs:
+        problem = corrupt_entry(run.results) if run.results is not None else None
+        if problem:
+            run.problems.append(f"{run.path / 'results.json'}: {problem}; run left out")
+            run.results = None
+
+
+def diverged(run: Run) -> bool:
+    """Stopped by the divergence rule, or tested with a non-finite loss (NaN weights score by chance)."""
+    results = run.results or {}
+    losses = [results[part].get("loss") for part in ("train", "val", "test") if isinstance(results.get(part), dict)]
+    return results.get("stop_reason") == "diverged" or any(isinstance(v, float) and not math.isfinite(v) for v in losses)
+
+
 def varying_keys(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[str]:
     """Settings whose value differs between runs (a setting absent from some runs differs too)."""
     keys: List[str] = []
@@ -57,13 +93,19 @@ def varying_keys(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[st
     return [k for k in keys if len({run.settings.get(k, UNSET) for run in runs}) > 1]
 
 
-def group_runs(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[Group]:
+def group_runs(runs: Sequence[Run], pooled: Sequence[str] = POOLED, include_diverged: bool = False) -> List[Group]:
+    """Groups of the finished runs; diverged runs are marked, and pooled only if include_diverged.
+    Groups come from all runs, so leaving diverged ones out never merges or renames a group."""
     keys = varying_keys(runs, pooled)
     groups: Dict[tuple, Group] = {}
     for run in runs:
         settings = {k: run.settings.get(k, UNSET) for k in keys}
         label = " ".join(f"{k}={v}" for k, v in settings.items()) or "all runs"
-        groups.setdefault(tuple(settings.items()), Group(label, settings)).runs.append(run)
+        group = groups.setdefault(tuple(settings.items()), Group(label, settings))
+        if diverged(run):
+            group.diverged.append(run)
+        if include_diverged or not diverged(run):
+            group.runs.append(run)
     return list(groups.values())
 
 
@@ -77,7 +119,7 @@ def table_rows(groups: Sequence[Group]) -> List[dict]:
     rows = []
     for group in groups:
         test = group.test_accuracy
-        row = {"group": group.label, **group.settings, "n": len(group.runs)}
+        row = {"group": group.label, **group.settings, "n": len(group.runs), "n_diverged": len(group.diverged)}
         row["test_acc_mean"] = stats.mean(test)
         row["test_acc_std"] = stats.std(test)
         row["best_val_acc_mean"] = stats.mean(group.values(lambda r: r["val"].get("accuracy")))
@@ -134,27 +176,38 @@ def _signed_pp(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:+.2f}"
 
 
+def _n_cell(row: dict, group: Group) -> str:
+    """n, and how many diverged runs it holds (--include-diverged) or leaves out (the default)."""
+    if not group.diverged:
+        return str(row["n"])
+    left_out = len(group.diverged_left_out)
+    return f"{row['n']} (+{left_out} diverged, left out)" if left_out else f"{row['n']} (incl. {len(group.diverged)} diverged)"
+
+
 def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources: Sequence[Path], plots: Sequence[str], pooled: Sequence[str] = POOLED) -> str:
     finished = sum(r.status == "finished" for r in runs)
+    n_diverged = sum(len(g.diverged) for g in groups)
     shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
     lines = [
         "# Comparison",
         "",
-        f"Runs: {len(runs)} found, {finished} finished, from {', '.join(str(s) for s in sources)}.",
+        f"Runs: {len(runs)} found, {finished} finished{f' ({n_diverged} diverged)' if n_diverged else ''}, from {', '.join(str(s) for s in sources)}.",
         f"Groups are the settings that differ between runs; pooled within a group: {', '.join(shown)}. "
         "Best = the epoch picked by `early_stopping.monitor` (the weights that were tested).",
         "",
         "| group | n | test acc % (mean ± std) | best val acc % | epochs to best | wall time s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    by_label = {g.label: g for g in groups}
     for row in rows:
         spread = "" if math.isnan(row["test_acc_std"]) else f" ± {_pct(row['test_acc_std'])}"
         lines.append(
-            f"| {row['group']}{' (best)' if row['_best'] else ''} | {row['n']} | {_pct(row['test_acc_mean'])}{spread}"
+            f"| {row['group']}{' (best)' if row['_best'] else ''} | {_n_cell(row, by_label[row['group']])} | {_pct(row['test_acc_mean'])}{spread}"
             f" | {_pct(row['best_val_acc_mean'])} | {_num(row['epochs_to_best_mean'])} | {_num(row['wall_time_s_mean'])} |"
         )
     lines += _against_best(rows)
     lines += _seed_notes(groups, pooled)
+    lines += _diverged_notes(groups)
     lines += _run_notes(runs)
     if plots:
         lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
@@ -213,6 +266,18 @@ def pooled_label(run: Run, pooled: Sequence[str] = POOLED) -> str:
     return " ".join(([f"seed={settings['seed']}"] if "seed" in settings else []) + others)
 
 
+def _diverged_notes(groups: Sequence[Group]) -> List[str]:
+    lines = []
+    for group in groups:
+        for run in group.diverged:
+            at = (run.results or {}).get("diverged_at") or {}
+            when = f"at epoch {at.get('epoch')}" if isinstance(at, dict) and at.get("epoch") is not None else "(a non-finite loss)"
+            left_out = any(run is r for r in group.diverged_left_out)
+            kept = "left out of the statistics (--include-diverged pools it)" if left_out else "pooled (--include-diverged)"
+            lines.append(f"- {run.path} ({' '.join(run.overrides)}): diverged {when}; {kept}")
+    return ["", "## Diverged", ""] + lines if lines else []
+
+
 def _run_notes(runs: List[Run]) -> List[str]:
     lines = []
     unfinished = [r for r in runs if r.status not in ("finished", "unreadable")]
@@ -263,7 +328,9 @@ def parse_args(argv):
         "Per group: test accuracy mean ± std, best validation accuracy, epochs to best, wall time; each\n"
         "group against the best one: difference of test accuracy with a 95% confidence interval and\n"
         "Welch's t-test; curves and per-seed plots. Works on a sweep that is still running (unfinished\n"
-        "runs are listed); unreadable files are named and skipped.\n"
+        "runs are listed); unreadable files, and results.json files holding a non-number where a score\n"
+        "belongs, are named and the run skipped. Diverged runs (stop_reason diverged, or a non-finite loss)\n"
+        "are marked in the table and left out of the statistics and plots unless --include-diverged.\n"
         "Writes comparison.md, comparison.csv and comparison_*.png, and prints the table.",
         epilog="examples:\n"
         "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000\n"
@@ -280,6 +347,11 @@ def parse_args(argv):
     order.add_argument("--descending", dest="descending", action="store_true", help="largest first (default for n and accuracies)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="where to write comparison.{md,csv} and the plots (default: the sweep folder)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
+    parser.add_argument(
+        "--include-diverged", action="store_true",
+        help="pool diverged runs (stop_reason diverged, or a non-finite loss) into their groups' statistics and plots; "
+        "by default they are marked in the table and left out, since NaN weights score by chance",
+    )
     parser.add_argument(
         "--pool", action="append", default=[], metavar="KEY",
         help=f"also pool this setting within groups instead of grouping by it (repeatable; always pooled: {', '.join(POOLED)})",
@@ -305,12 +377,13 @@ def main(argv) -> int:
         print(f"runner compare: no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)", file=sys.stderr)
         return 2
     runs = read_runs(dict.fromkeys(folders))  # a folder given twice counts once
+    leave_out_corrupt(runs)
     for problem in (p for r in runs for p in r.problems):
         print(f"runner compare: {problem}", file=sys.stderr)
 
     finished = [r for r in runs if r.status == "finished"]
     pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in args.pool)]))
-    groups = group_runs(finished, pooled)
+    groups = group_runs(finished, pooled, args.include_diverged)
     rows = table_rows(groups)
     columns = [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
     try:

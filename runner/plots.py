@@ -34,7 +34,7 @@ def plot_curves(groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel
     """One line per group, dashed where some of its runs had already stopped;
     returns False (and writes nothing) if no group has this column."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    drawn = False
+    drawn = dashed = False
     scale = 100 if percent else 1
     for label, runs in groups.items():
         epochs, mean, low, high, count = epoch_envelope(runs, column)
@@ -46,19 +46,25 @@ def plot_curves(groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel
         last_full = full[-1] if full else 0
         (line,) = ax.plot(epochs[: last_full + 1], mean[: last_full + 1], marker="o", markersize=3, label=f"{label} (n={len(runs)})")
         if last_full + 1 < len(epochs):
+            dashed = True
             ax.plot(epochs[last_full:], mean[last_full:], marker="o", markersize=3, linestyle="--", color=line.get_color())
         ax.fill_between(epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(), alpha=0.2, linewidth=0)
     if drawn:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{ylabel}: mean over seeds, band = min–max\n(dashed: some runs had stopped)", fontsize=10)
+        ax.set_title(curves_title(ylabel, dashed), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
     plt.close(fig)
     return drawn
+
+
+def curves_title(ylabel: str, dashed: bool) -> str:
+    """The legend of the dashes only where a line has some: said of runs that all went on, it misleads."""
+    return f"{ylabel}: mean over seeds, band = min–max" + ("\n(dashed: some runs had stopped)" if dashed else "")
 
 
 def plot_points(groups: Dict[str, Sequence[Tuple[object, float]]], ylabel: str, path: Path) -> None:

@@ -61,8 +61,10 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
     channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
+    divergence_factor: float = 1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
 
     def __post_init__(self):
+        require(self.divergence_factor == 0 or self.divergence_factor > 1, "divergence_factor", f"0 (off) or above 1, got {self.divergence_factor}")
         require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
         require(self.batch_size >= 1, "batch_size", f"at least 1, got {self.batch_size}")
         require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")

@@ -51,17 +51,18 @@ class RunLog:
         self.writer.close()
 
     def _write_hparams(self, results: dict) -> None:
-        """Run hyper-parameters + final metrics for TensorBoard's HPARAMS tab."""
+        """Run hyper-parameters + final metrics for TensorBoard's HPARAMS tab: those of the tested
+        weights (the best epoch's, or the last with early_stopping.restore_best=false), as in results.json."""
         from torch.utils.tensorboard.summary import hparams
 
         metrics = {
-            "best/val_accuracy": results["val"]["accuracy"],
-            "best/test_accuracy": results["test"]["accuracy"],
-            "best/val_loss": results["val"]["loss"],
+            "tested/val_accuracy": results["val"]["accuracy"],
+            "tested/test_accuracy": results["test"]["accuracy"],
+            "tested/val_loss": results["val"]["loss"],
         }
         metrics = {tag: value for tag, value in metrics.items() if value is not None}  # autoencoders: no accuracy
         for tag, value in metrics.items():
-            self.writer.add_scalar(tag, value, results["best_epoch"])
+            self.writer.add_scalar(tag, value, results.get("tested_epoch") or results["epochs_run"])
         for summary in hparams(self.hparams, metrics):
             self.writer.file_writer.add_summary(summary)
 

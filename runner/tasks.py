@@ -44,6 +44,13 @@ class Classification:
                 "accuracy": (logits.argmax(1) == targets).sum().item() / len(targets),
             }
 
+    @staticmethod
+    def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:
+        """The loss of each step's batch, in order (which step an exploding loss first showed in)."""
+        targets = split.y[order].split(batch_size)
+        with torch.no_grad():
+            return [loss_fn(logits, target).item() for logits, target in zip(records, targets)]
+
 
 class Reconstruction:
     name = "reconstruction"
@@ -76,6 +83,12 @@ class Reconstruction:
     def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
         count = len(split) if order is None else len(order)
         return {"loss": (torch.stack(records).sum() / count).item(), "accuracy": None}
+
+    @staticmethod
+    def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:
+        """The loss of each step's batch, in order (each record is a batch's summed loss)."""
+        sizes = [len(idx) for idx in order.split(batch_size)]
+        return [(summed / n).item() for summed, n in zip(records, sizes)]
 
 
 TASKS = {"classification": Classification, "reconstruction": Reconstruction}

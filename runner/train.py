@@ -14,18 +14,20 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import torch
+import yaml
 from tqdm import tqdm
 
 from runner import cpu_threads, distributed, signals, speed
 from runner.checkpoint import save_checkpoint
 from runner.config import RunConfig
 from runner.data import Dataset, Split, batches, load_dataset
-from runner.early_stopping import EarlyStopping
+from runner.early_stopping import EarlyStopping, EarlyStoppingConfig
 from runner.environment import git_commit, machine, resolve_device, seed_everything, versions
 from runner.io import atomic_write_text
 from runner.losses import build_loss
 from runner.models import build_model
 from runner.optim import build_optimizer
+from runner.paths import CONF_DIR
 from runner.regularization import StepHooks, build_hooks, param_groups
 from runner.resume import ResumePoint, finished_results, restore
 from runner.run_log import RunLog
@@ -55,23 +57,30 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = build(cfg, device)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
+    log.info(stopper.describe(trainer.epochs))
+    if notice := epochs_notice(cfg, overrides):
+        log.info(notice)
     resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
+    if stopper.divergence_factor and stopper.initial_loss is None:  # a resumed run keeps the one its checkpoint holds
+        stopper.initial_loss = initial_training_loss(model, task, data.train, loss_fn, trainer.eval_batch_size)
     run_log = RunLog(run_dir, hparams, rows=resumed.rows) if distributed.is_main() else distributed.Silent()
     trained = distributed.wrap(model, device)  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
     step = make_step(trained, task, loss_fn, optimizer, hooks, trainer, device)  # after restore (see make_step)
 
     best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
     row = resumed.rows[-1] if resumed.rows else None
+    mid_epoch = False  # True while the weights have moved on from those of `row`
     signals.install()  # SIGTERM/SIGUSR1/SIGUSR2 now stop the run after the current step (runner/signals.py)
     try:
         for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
             tick = time.perf_counter()
+            mid_epoch = True
             try:
-                train_metrics = train_epoch(trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}")
+                train_metrics = train_epoch(trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}", stopper=stopper)
             except Diverged as diverged:
                 # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
                 stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
-                log.warning(f"training loss became {diverged.loss} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
+                log.warning(f"{diverged} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
                 break
             seconds = time.perf_counter() - tick
             row = {
@@ -82,6 +91,7 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": round(seconds, 4),
             }
+            mid_epoch = False
             improved = stopper.update(epoch, row)
             if improved:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -119,10 +129,16 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
     if task.name == "classification" and distributed.is_main():
         write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
-    tested_epoch = stopper.best_epoch if restored_best else (row or {}).get("epoch")
-    log.info(f"test {format_metrics(test_metrics)} (epoch {tested_epoch} weights)")
+    # train/val/test in results.json all describe the weights that were tested (README, results.json)
+    if restored_best:
+        tested_epoch, tested_row = stopper.best_epoch, best_row
+    elif row and not mid_epoch:
+        tested_epoch, tested_row = row["epoch"], row
+    else:  # stopped inside an epoch: no whole-epoch training loss for these weights; validate them now
+        tested_epoch, tested_row = None, prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size))
+    which = f"epoch {tested_epoch} weights" if tested_epoch else "weights from inside the last epoch"
+    log.info(f"test {format_metrics(test_metrics)} ({which})")
 
-    best_row = best_row or row or {}
     results = {
         "status": stop_reason if stop_reason in ("interrupted", "preempted") else "finished",
         "stop_reason": stop_reason,
@@ -132,8 +148,9 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "best_epoch": stopper.best_epoch,
         "monitor": stopper.cfg.monitor,
         "tested_weights": "best" if restored_best else "last",
-        "train": {"loss": best_row.get("train/loss"), "accuracy": best_row.get("train/accuracy")},
-        "val": {"loss": best_row.get("val/loss"), "accuracy": best_row.get("val/accuracy")},
+        "tested_epoch": tested_epoch,  # null: the weights of a stop inside an epoch
+        "train": {"loss": tested_row.get("train/loss"), "accuracy": tested_row.get("train/accuracy")},
+        "val": {"loss": tested_row.get("val/loss"), "accuracy": tested_row.get("val/accuracy")},
         "test": test_metrics,
         # Over every process that worked on the run (time lost after a kill's last checkpoint is not counted).
         "wall_time_s": round(resumed.elapsed_s + time.perf_counter() - started, 3),
@@ -142,6 +159,7 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         "device": str(device),
         "world_size": distributed.world_size(),  # processes training together (trainer.strategy=ddp)
         "seed": cfg.seed,
+        "threads": torch.get_num_threads(),  # CPU threads torch used: exact repeats need the same count (README)
         "overrides": list(overrides),
         "versions": versions(),
         "machine": machine(device),
@@ -180,7 +198,7 @@ def build(cfg: RunConfig, device: torch.device) -> Parts:
     scheduler = build_scheduler(cfg.scheduler, optimizer)
     hooks = build_hooks(cfg.regularization, model)
     loss_fn = build_loss(cfg.loss, cfg.regularization)
-    stopper = EarlyStopping(task.monitorable(cfg.early_stopping))
+    stopper = EarlyStopping(task.monitorable(cfg.early_stopping), trainer.divergence_factor)
     order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
     return Parts(data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order)
 
@@ -230,10 +248,11 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
     return speed.CudaGraphStep(step, optimizer, trainer.batch_size) if trainer.cuda_graphs else step
 
 
-def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str) -> dict:
+def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str, stopper=None) -> dict:
     """One pass over the training set, in a fresh random order (or in order with
     trainer.shuffle=false), one `step` (make_step) per batch. Nothing here waits for the
-    device: per-step records stay tensors and the epoch's metrics are computed once at the end."""
+    device: per-step records stay tensors and the epoch's metrics are computed once at the end.
+    Raises Diverged for a NaN/inf loss, or one past the `stopper`'s explosion rule."""
     model.train()
     n = len(split)
     perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
@@ -250,17 +269,44 @@ def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, ord
         records.append(step(split, idx))
         step_check()  # a preemption signal stops the run here, between two steps
     metrics = distributed.reduce_metrics(task.summarise(records, split, perm, loss_fn), len(perm))
-    if not math.isfinite(metrics["loss"]):
-        raise Diverged(metrics["loss"], next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None))
+    loss = metrics["loss"]
+    if not math.isfinite(loss):
+        raise Diverged(f"training loss became {loss}", loss, next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None))
+    if stopper is not None and stopper.exploded(loss):
+        limit = stopper.explosion_limit()
+        losses = task.batch_losses(records, split, perm, loss_fn, trainer.batch_size)
+        first_over = next((i + 1 for i, batch_loss in enumerate(losses) if not batch_loss <= limit), None)
+        raise Diverged(f"training loss {loss:.4g} is over {limit:.4g} (trainer.divergence_factor {stopper.divergence_factor:g} "
+                       f"x {stopper.initial_loss:.4g}, the loss before the first step), first over it", loss, first_over)
     return metrics
 
 
 class Diverged(Exception):
-    """The training loss became NaN or infinite (step: the first batch, 1-based, whose record was)."""
+    """The training loss became NaN or infinite, or exploded (step: the first batch, 1-based, that showed it)."""
 
-    def __init__(self, loss: float, step):
-        super().__init__(f"loss {loss} at step {step}")
+    def __init__(self, what: str, loss: float, step):
+        super().__init__(what)
         self.loss, self.step = loss, step
+
+
+@torch.inference_mode()
+def initial_training_loss(model, task, split: Split, loss_fn, n: int) -> float:
+    """The training loss before the first step, on the first n training examples: the explosion
+    rule's yardstick (runner/early_stopping.py, `exploded`). A few milliseconds for an MLP on 1000."""
+    return evaluate(model, task, Split(split.x[:n], split.y[:n]), loss_fn, n)["loss"]
+
+
+def epochs_notice(cfg: RunConfig, overrides) -> str:
+    """One line when trainer.epochs was chosen (command line or experiment file) while the default
+    early stopping may end the run sooner (a 20-epoch recipe once stopped silently at epoch 14)."""
+    stopping, keys = cfg.early_stopping, {override_key(o) for o in overrides}
+    chose_stopping = any(k.split(".")[0] == "early_stopping" for k in keys) or stopping != EarlyStoppingConfig(**default_member("early_stopping"))
+    if stopping.policy == "none" or chose_stopping:
+        return ""
+    if "trainer.epochs" not in keys and cfg.trainer.epochs == default_member("trainer").get("epochs"):
+        return ""
+    return (f"notice: trainer.epochs={cfg.trainer.epochs}, but the default early stopping ends the run after "
+            f"{max(stopping.patience, 1)} epochs without improvement of {stopping.monitor}; early_stopping=none trains all {cfg.trainer.epochs}")
 
 
 @torch.inference_mode()
@@ -298,3 +344,15 @@ def format_metrics(metrics: dict) -> str:
     if metrics.get("accuracy") is not None:
         text += f" accuracy {100 * metrics['accuracy']:.2f}%"
     return text
+
+
+def override_key(override: str) -> str:
+    """'++trainer.epochs=20' -> 'trainer.epochs'; '+experiment=x' -> 'experiment'."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def default_member(group: str) -> dict:
+    """The values of the `group` member that conf/config.yaml picks by default."""
+    defaults = yaml.safe_load((CONF_DIR / "config.yaml").read_text())["defaults"]
+    member = next(d[group] for d in defaults if isinstance(d, dict) and group in d)
+    return yaml.safe_load((CONF_DIR / group / f"{member}.yaml").read_text()) or {}

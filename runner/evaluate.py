@@ -55,7 +55,7 @@ def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
         raise EvaluateError(f"{run_dir}: not a run folder (no .hydra/config.yaml)")
     from runner.config import RunConfig
 
-    saved = OmegaConf.load(saved_file)
+    saved = _load_config(saved_file)
     try:
         # Typed like a freshly composed config, so that validate() returns dataclasses.
         cfg = OmegaConf.merge(OmegaConf.structured(RunConfig), saved)
@@ -81,8 +81,22 @@ def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
     return cfg
 
 
+def _load_config(file: Path) -> DictConfig:
+    """The saved config as written by Hydra; a damaged or hand-edited file is named, not a traceback."""
+    import yaml
+
+    try:
+        return OmegaConf.load(file)
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise EvaluateError(f"{file}: not readable YAML ({err.problem or err.context}{where})") from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, OmegaConfBaseException, TypeError) as err:
+        raise EvaluateError(f"{file}: not readable YAML ({_first_line(err)})") from None
+
+
 def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0]
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def _top_level_keys(overrides: List[str]) -> set:
@@ -97,8 +111,12 @@ def _top_level_keys(overrides: List[str]) -> set:
 
 
 def _run_overrides(run_dir: Path) -> List[str]:
-    file = run_dir / ".hydra" / "overrides.yaml"
-    return [str(o) for o in (OmegaConf.to_container(OmegaConf.load(file)) if file.exists() else [])]
+    from runner.resume import saved_overrides
+
+    try:
+        return saved_overrides(run_dir / ".hydra" / "overrides.yaml")
+    except ValueError as err:  # not YAML, or not a list of strings: names the file
+        raise EvaluateError(str(err)) from None
 
 
 def _compose(overrides: List[str]) -> DictConfig:
@@ -223,9 +241,10 @@ def output_folder(run_dir: Path, overrides: List[str]) -> Path:
 
 def _results(run_dir: Path) -> Optional[dict]:
     try:
-        return json.loads((run_dir / "results.json").read_text())
+        results = json.loads((run_dir / "results.json").read_text())
     except (OSError, ValueError):
         return None
+    return results if isinstance(results, dict) else None
 
 
 # ---------------------------------------------------------------- command
@@ -258,6 +277,8 @@ def main(argv) -> int:
         return 2
     results = _results(run_dir)
     which = args.checkpoint or (results or {}).get("tested_weights", "best")
+    if which not in ("best", "last"):  # a hand-edited results.json must not name another file to load
+        which = "best"
     checkpoint = run_dir / "checkpoints" / f"{which}.pt"
     try:
         if not checkpoint.exists():

@@ -4,7 +4,8 @@ The checkpoint holds everything the loop's future depends on — weights,
 optimizer, schedule and early-stopping state, the RNG streams, the epoch — so a
 resumed CPU run writes the same metrics as one that was never interrupted.
 Rows of metrics.csv after the checkpoint's epoch (written just before the run
-died) are dropped and recomputed.
+died) are dropped and recomputed. A metrics.csv that does not parse, or lacks an
+epoch up to the checkpoint's, is refused in one line (exit 2) with the folder untouched.
 
 A last.pt that cannot be read (truncated, corrupt) is reported in one log line and
 the run continues from last.prev.pt, the epoch before (runner/checkpoint.py keeps
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import torch
+import yaml
 
 from runner.checkpoint import load_checkpoint, load_weights, previous_of
-from runner.errors import CheckpointError
+from runner.errors import CheckpointError, RunFault
 
 log = logging.getLogger("runner")
 
@@ -43,7 +45,7 @@ def finished_results(run_dir: Path) -> Optional[dict]:
         results = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return results if results.get("status") == "finished" else None
+    return results if isinstance(results, dict) and results.get("status") == "finished" else None
 
 
 def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator) -> ResumePoint:
@@ -56,7 +58,7 @@ def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Ge
     torch.set_rng_state(state["rng"]["torch"])
     order.set_state(state["rng"]["order"])
     epoch = state["epoch"]
-    rows = [row for row in _read_rows(Path(run_dir) / "metrics.csv") if row["epoch"] <= epoch]
+    rows = _rows_up_to(Path(run_dir) / "metrics.csv", epoch)
     # Checkpoints written before elapsed_s was kept: the epochs' training time is the best lower bound.
     elapsed = state.get("elapsed_s", sum(row.get("seconds") or 0.0 for row in rows))
     point = ResumePoint(epoch=epoch, rows=rows, elapsed_s=float(elapsed))
@@ -136,17 +138,73 @@ def _load(path: Path, keys) -> Tuple[Optional[dict], Optional[str]]:
         return None, f"{type(err).__name__}: {text[0] if text else 'no details'}"
 
 
+def _rows_up_to(path: Path, epoch: int) -> List[dict]:
+    """metrics.csv's rows of epochs 1..epoch. Each epoch's row is written before its checkpoint, so
+    a missing or repeated one means the file is not this run's: refused, not resumed with a gap."""
+    rows = [row for row in _read_rows(path) if row["epoch"] <= epoch]
+    if [row["epoch"] for row in rows] != list(range(1, epoch + 1)):
+        held = ", ".join(str(row["epoch"]) for row in rows) or "none"
+        raise RunFault(f"{path}: holds epochs {held} up to the checkpoint's epoch {epoch}, not 1 to {epoch}; repair it, or move the folder away to start over", 2)
+    return rows
+
+
 def _read_rows(path: Path) -> List[dict]:
+    """metrics.csv's rows as numbers. It is written whole (atomically), so a row that does not
+    parse means a damaged or foreign file: refused (exit 2) rather than resumed from a guess."""
     if not path.exists():
         return []
-    with open(path) as f:
-        return [{k: _number(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            return [_parse_row(row, reader.line_num) for row in reader]
+    except (csv.Error, UnicodeDecodeError, ValueError) as err:
+        raise RunFault(f"{path}: not readable as this run's metrics ({_one_line(err)}); repair it, or move the folder away to start over", 2) from None
+
+
+def _parse_row(row: dict, line: int) -> dict:
+    if None in row:  # DictReader keeps the fields beyond the header under the key None
+        raise ValueError(f"line {line} has more fields than the header")
+    if any(value is None for value in row.values()):
+        raise ValueError(f"line {line} has fewer fields than the header")
+    if row.get("epoch") in (None, ""):
+        raise ValueError(f"line {line} has no epoch")
+    try:
+        return {k: _number(k, v) for k, v in row.items()}
+    except ValueError as err:
+        raise ValueError(f"line {line}: {err}") from None
 
 
 def _number(key: str, text: str):
     if text == "":
         return None
     return int(text) if key == "epoch" else float(text)
+
+
+def _one_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def saved_overrides(file: Path) -> List[str]:
+    """A run folder's .hydra/overrides.yaml: a list of override strings, or ValueError naming the file.
+    The folder may come from someone else: a YAML list of anything else is refused, not coerced."""
+    if not file.exists():
+        return []
+    try:
+        overrides = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise ValueError(f"{file}: not readable YAML ({err.problem or err.context}{where})") from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as err:
+        raise ValueError(f"{file}: not readable YAML ({_one_line(err)})") from None
+    if overrides is None:
+        return []
+    if not isinstance(overrides, list):
+        raise ValueError(f"{file}: expected a list of overrides (key=value strings), got {type(overrides).__name__}")
+    for number, item in enumerate(overrides):
+        if not isinstance(item, str):
+            raise ValueError(f"{file}: entry {number} ({item!r}) is {type(item).__name__}, not an override string (key=value)")
+    return overrides
 
 
 class ResumeFolderError(ValueError):
@@ -169,8 +227,11 @@ def expand_resume_folder(args: List[str], multirun: bool) -> List[str]:
         raise ResumeFolderError("trainer.resume=<run dir> continues one run; for a sweep use trainer.resume=auto")
     if not (folder / "checkpoints" / "last.pt").exists() and not (folder / "results.json").exists():
         raise ResumeFolderError(f"trainer.resume: {folder} holds no run to continue (no checkpoints/last.pt); choose never, auto or a run folder")
-    from omegaconf import OmegaConf
-
-    saved = folder / ".hydra" / "overrides.yaml"
-    original = [o for o in (OmegaConf.load(saved) if saved.exists() else []) if not o.lstrip("+").startswith(("trainer.resume=", "hydra.run.dir="))]
+    try:
+        # Untrusted (the folder may be someone else's): strings only here, then runner/cli.py puts them
+        # through the same preflight check as the command line (code-naming keys, escaping paths).
+        saved = saved_overrides(folder / ".hydra" / "overrides.yaml")
+    except ValueError as err:
+        raise ResumeFolderError(f"trainer.resume: {err}") from None
+    original = [o for o in saved if not o.lstrip("+").startswith(("trainer.resume=", "hydra.run.dir="))]
     return [*original, *out, "trainer.resume=auto", f"hydra.run.dir={folder}"]

@@ -165,3 +165,96 @@ def test_curves_say_dashed_only_when_some_run_stopped_early(cli, sweep, tmp_path
     stopped = whole[:2]
     assert plot_curves({"g": [whole, stopped]}, "val/accuracy", "val", tmp_path / "stopped.png")
     assert "(dashed: some runs had stopped)" in plot_titles["stopped.png"]
+
+
+# ---------------------------------------------------------------- run folders read back: evaluate and resume
+
+
+@pytest.fixture
+def run_copy(sweep, outputs):
+    """A copy of one finished run (relu, seed 0), inside this test's outputs folder."""
+    return shutil.copytree(sweep / "2", outputs / "shared" / "run")
+
+
+BAD_YAML = {
+    "not YAML": b"- data=synthetic\n- [unclosed\n",
+    "not UTF-8": b"- data=synthetic\n- seed=\xff\xfe\n",
+}
+
+
+@pytest.mark.parametrize("content", BAD_YAML.values(), ids=BAD_YAML.keys())
+def test_evaluate_names_a_saved_config_it_cannot_read(cli, run_copy, content):
+    config = run_copy / ".hydra" / "config.yaml"
+    config.write_bytes(content)
+    before = snapshot(run_copy)
+    line = refusal(cli("evaluate", str(run_copy)))
+    assert line.startswith(f"runner evaluate: {config}: not readable YAML"), line
+    assert snapshot(run_copy) == before  # no evaluation/ written, nothing changed
+
+
+BAD_OVERRIDES = {
+    **BAD_YAML,
+    "a mapping": (b"data: synthetic\n", "expected a list of overrides (key=value strings), got dict"),
+    "a number": (b"- data=synthetic\n- 7\n", "entry 1 (7) is int, not an override string"),
+}
+BAD_OVERRIDES["not YAML"] = (BAD_YAML["not YAML"], "not readable YAML")
+BAD_OVERRIDES["not UTF-8"] = (BAD_YAML["not UTF-8"], "not readable YAML")
+
+
+@pytest.mark.parametrize("content, says", BAD_OVERRIDES.values(), ids=BAD_OVERRIDES.keys())
+def test_evaluate_with_overrides_names_a_saved_overrides_file_it_cannot_use(cli, run_copy, content, says):
+    overrides = run_copy / ".hydra" / "overrides.yaml"
+    overrides.write_bytes(content)
+    before = snapshot(run_copy)
+    line = refusal(cli("evaluate", str(run_copy), "data.noise=0.5"))  # an override: the run's own are composed again
+    assert line.startswith(f"runner evaluate: {overrides}: {says}"), line
+    assert snapshot(run_copy) == before
+
+
+@pytest.mark.parametrize("content, says", BAD_OVERRIDES.values(), ids=BAD_OVERRIDES.keys())
+def test_resume_from_a_folder_names_its_overrides_file_it_cannot_use(cli, run_copy, content, says):
+    (run_copy / "results.json").unlink()  # cut off after its last checkpoint: there is something to continue
+    overrides = run_copy / ".hydra" / "overrides.yaml"
+    overrides.write_bytes(content)
+    before = snapshot(run_copy)
+    line = refusal(cli("train", f"trainer.resume={run_copy}"))
+    assert line.startswith(f"runner: config error: trainer.resume: {overrides}: {says}"), line
+    assert snapshot(run_copy) == before
+
+
+BAD_METRICS = {
+    "not UTF-8": (b"epoch,val/accuracy\n1,\xff\n", "'utf-8' codec can't decode"),
+    "a word": (b"epoch,val/accuracy\n1,0.5\n2,high\n3,0.7\n", "line 3: could not convert string to float: 'high'"),
+    "a short row": (b"epoch,val/accuracy,lr\n1,0.5,0.1\n2,0.6\n3,0.7,0.1\n", "line 3 has fewer fields than the header"),
+    "a missing epoch": (b"epoch,val/accuracy\n1,0.5\n3,0.7\n", "holds epochs 1, 3 up to the checkpoint's epoch 3"),
+}
+
+
+@pytest.mark.parametrize("content, says", BAD_METRICS.values(), ids=BAD_METRICS.keys())
+def test_resume_names_a_metrics_csv_it_cannot_read_and_keeps_the_run(cli, run_copy, content, says):
+    (run_copy / "results.json").unlink()
+    metrics = run_copy / "metrics.csv"
+    metrics.write_bytes(content)
+    kept = {name: data for name, data in snapshot(run_copy).items() if name.parts[0] not in (".hydra", "train.log")}
+    line = refusal(cli("train", f"trainer.resume={run_copy}"))
+    assert line.startswith(f"runner: {metrics}: ") and says in line and "move the folder away to start over" in line, line
+    after = snapshot(run_copy)
+    assert all(after.get(name) == data for name, data in kept.items())  # metrics.csv and checkpoints as they were
+    assert not (run_copy / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    "override, says",
+    [
+        ("+hydra.callbacks.x._target_=os.system", "hydra.callbacks.x._target_: 'os.system' is not a launcher, sweeper or callback"),
+        ("+experiment=../../x", "../../x"),  # refused as an escaping path, or as no such option
+    ],
+)
+def test_a_shared_folders_overrides_go_through_the_same_check_as_the_command_line(cli, run_copy, override, says):
+    """trainer.resume=<folder> reuses the folder's own command line; the folder may be someone else's."""
+    (run_copy / "results.json").unlink()
+    (run_copy / ".hydra" / "overrides.yaml").write_text(f"- data=synthetic\n- {override}\n")
+    before = snapshot(run_copy)
+    line = refusal(cli("train", f"trainer.resume={run_copy}"))
+    assert line.startswith("runner: config error: ") and says in line, line
+    assert snapshot(run_copy) == before

@@ -14,7 +14,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import hydra
 import torch
@@ -23,14 +23,16 @@ from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_config_search_path
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+import hydra.core.utils
 from hydra.core.utils import configure_log, run_job
 from hydra.errors import HydraException
 from hydra.types import HydraContext, RunMode
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from runner import distributed
+from runner import distributed, run_guard, run_lock
 from runner.config import validate
 from runner.errors import CheckpointError, ConfigError, RunFault
+from runner.io import atomic_write_text
 from runner.paths import CONF_DIR
 from runner.startup import import_run_modules
 from runner.train import fit
@@ -136,6 +138,7 @@ def reporting_faults(app):
     def run(*args, **kwargs):
         previous = os.environ.get("HYDRA_FULL_ERROR")
         os.environ["HYDRA_FULL_ERROR"] = "1"
+        quiet_logging_errors()
         try:
             return app(*args, **kwargs)
         except RunFault as fault:
@@ -156,6 +159,23 @@ def reporting_faults(app):
     return run
 
 
+def quiet_logging_errors() -> None:
+    """A full disk makes every write to train.log fail, and Python's logging prints a
+    `--- Logging error ---` traceback for each one. The run's own next write fails the same way
+    and ends it with one line naming the folder and the error: that line is the report."""
+    logging.raiseExceptions = False
+
+
+def _save_config_atomically(cfg, filename: str, output_dir: Path) -> None:
+    """Hydra's run_job writes .hydra/config.yaml, hydra.yaml and overrides.yaml in place: a full disk
+    left a 0-byte hydra.yaml, and could truncate a resumed run's overrides.yaml (which
+    trainer.resume=<run dir> reads back). The same text, written as every run file is (temp + rename)."""
+    atomic_write_text(Path(output_dir) / filename, OmegaConf.to_yaml(cfg))
+
+
+hydra.core.utils._save_config = _save_config_atomically  # no public hook for this; run_job looks it up at each call
+
+
 def _report(message: str, code: int) -> None:
     print(f"runner: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
@@ -166,12 +186,25 @@ def train_job(cfg: DictConfig) -> float:
     """One run, inside Hydra's job (the run folder exists, HydraConfig is set). A module-level
     name, so that joblib's workers unpickle it by reference (an import), not by value."""
     import_run_modules()  # in a joblib worker: torch._dynamo, with the collector paused
+    quiet_logging_errors()  # in a joblib worker too
     run_cfg = validate(cfg)
     hydra_cfg = HydraConfig.get()
-    with distributed.process_group(run_cfg.trainer), labelled_lines(sweep_label(hydra_cfg)):  # process group: ddp under torchrun
-        run_dir = distributed.from_main(Path(hydra_cfg.runtime.output_dir))  # every rank works in rank 0's folder
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    key = "hydra.sweep.dir" if hydra_cfg.mode == RunMode.MULTIRUN else "hydra.run.dir"
+    with folder_lock(output_dir, key), distributed.process_group(run_cfg.trainer), labelled_lines(sweep_label(hydra_cfg)):  # process group: ddp under torchrun
+        if distributed.launched_rank() == 0:
+            run_guard.start_over_if_asked(run_cfg.trainer, output_dir)
+        run_dir = distributed.from_main(output_dir)  # every rank works in rank 0's folder
         results = fit(run_cfg, run_dir, hparams_of(cfg), hydra_cfg.overrides.task)
     return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises
+
+
+def folder_lock(folder: Path, key: str):
+    """The run folder's lock (runner/run_lock.py), held by the process that writes the folder: under
+    torchrun that is rank 0 alone (the other ranks write nothing there)."""
+    if distributed.launched_rank() != 0:
+        return contextlib.nullcontext()
+    return run_lock.holding(folder, key)
 
 
 def sweep_label(hydra_cfg) -> str:
@@ -223,7 +256,17 @@ def _hydra():
 def run_one(cfg: DictConfig) -> None:
     """`runner train` (no -m) from the config the preflight composed and checked, hydra node
     included: what @hydra.main's `Hydra.run` does, without composing the same command line
-    twice more (once to read hydra.mode, once to run)."""
+    twice more (once to read hydra.mode, once to run).
+
+    The run folder is locked, and checked for an earlier run, before Hydra writes into it."""
+    folder = run_guard.run_dir(cfg)
+    with folder_lock(folder, "hydra.run.dir"):
+        if distributed.launched_rank() == 0:
+            run_guard.refuse_reuse(cfg, folder)  # again, now that no other run can start writing here
+        _run_job(cfg)
+
+
+def _run_job(cfg: DictConfig) -> None:
     with _hydra() as app:
         with read_write(cfg.hydra):  # as @hydra.main runs a config that leaves hydra.mode unset
             cfg.hydra.mode = RunMode.RUN
@@ -238,8 +281,11 @@ def run_one(cfg: DictConfig) -> None:
 
 
 @reporting_faults
-def run_sweep(overrides: List[str]) -> None:
+def run_sweep(overrides: List[str], sweep_dir: Optional[Path] = None) -> None:
     """`runner train -m`: Hydra composes the sweep once and launches its points, as
-    @hydra.main does, minus the composition it makes first only to read hydra.mode."""
-    with _hydra() as app:
+    @hydra.main does, minus the composition it makes first only to read hydra.mode.
+    sweep_dir: a sweep folder named on the command line (or the resumable one), locked for the
+    whole sweep so that a second sweep there is refused; each point also locks its own folder."""
+    lock = folder_lock(sweep_dir, "hydra.sweep.dir") if sweep_dir is not None else contextlib.nullcontext()
+    with lock, _hydra() as app:
         app.multirun(config_name=CONFIG_NAME, task_function=train_job, overrides=[*overrides, "hydra.mode=MULTIRUN"])

@@ -62,6 +62,10 @@ def train(args) -> int:
     problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)
     if problem:
         return _config_error(problem)
+    problem = _folder_problem(configs[0], multirun)
+    if problem:
+        print(f"runner: {problem}", file=sys.stderr)
+        return 2
     if multirun:
         from runner.resumable_sweep import ResumableSweepError
 
@@ -70,16 +74,46 @@ def train(args) -> int:
         except ResumableSweepError as err:
             print(f"runner: {err}", file=sys.stderr)
             return 2
+        sweep_dir = _chosen_sweep_dir(overrides, chosen, configs[0])
         args, overrides = [*args, *chosen], [*overrides, *chosen]
     if not _plain_command(args, configs[0]):
         return _hydra_app(args)
     from runner.app import run_one, run_sweep
 
     if multirun:
-        run_sweep(overrides)
+        run_sweep(overrides, sweep_dir)
     else:
         run_one(configs[0])  # the config checked above: composed once
     return 0
+
+
+def _folder_problem(cfg, multirun: bool):
+    """Why the run (or sweep) folder cannot be used (empty, or holding a run nobody asked to
+    resume or overwrite: runner/run_guard.py), or None. Ranks other than 0 write no folder."""
+    from runner import distributed, run_guard
+    from runner.errors import RunFault
+
+    if distributed.launched_rank() != 0:
+        return None
+    try:
+        run_guard.check(cfg, multirun)
+    except RunFault as fault:
+        return str(fault)
+    return None
+
+
+def _chosen_sweep_dir(overrides, resumable, cfg):
+    """The sweep folder when the command line names it (or the resumable sweep's): one a second
+    sweep could share, locked for the sweep. None for the dated default (this process's own, by
+    its name) and for a named one that reads the clock (preflight and Hydra read it apart)."""
+    from pathlib import Path
+
+    if resumable:
+        return Path(resumable[0].split("=", 1)[1])
+    named = [o for o in overrides if o.lstrip("+").startswith("hydra.sweep.dir=")]
+    if not named or "now:" in named[-1]:
+        return None
+    return Path(str(cfg.hydra.sweep.dir))
 
 
 def _resumable_sweep_dir(overrides) -> List[str]:

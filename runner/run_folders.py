@@ -55,8 +55,33 @@ class Run:
         return seed if seed is not None else (self.results or {}).get("seed")
 
 
+# What a run has written once it has trained (a folder with only .hydra/ and train.log has lost nothing
+# if a new run starts over in it). A second run in such a folder is refused (runner/run_guard.py).
+RUN_MARKERS = ("results.json", "metrics.csv", "checkpoints")
+# A run's own results, which trainer.overwrite=true deletes before the new run starts (.hydra/ and
+# train.log are rewritten by Hydra itself).
+RUN_OUTPUTS = ("results.json", "metrics.csv", "test_predictions.csv", ERROR_FILE)
+
+
 def is_run_folder(path: Path) -> bool:
     return (path / ".hydra" / "overrides.yaml").exists() or (path / "results.json").exists()
+
+
+def run_markers(path: Path) -> List[str]:
+    """Which of RUN_MARKERS `path` holds (empty: no run has trained there)."""
+    return [name for name in RUN_MARKERS if (Path(path) / name).exists()]
+
+
+def folders_holding_runs(root: Path) -> List[Path]:
+    """Folders at or under `root` that hold a run (see run_markers), in natural order."""
+    found = []
+    for folder, subfolders, _ in os.walk(root):
+        if run_markers(Path(folder)):
+            found.append(Path(folder))
+            subfolders[:] = []  # a run holds no runs (checkpoints/, .hydra/)
+        else:
+            subfolders[:] = [s for s in subfolders if not s.startswith(".")]
+    return sorted(found, key=_natural_key)
 
 
 def find_runs(root: Path) -> List[Path]:

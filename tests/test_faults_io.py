@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import TINY
+import runner.train
+from conftest import TINY, dies_at_epoch_call
 
 
 def strict_json(path):
@@ -45,12 +46,17 @@ def test_an_output_folder_that_cannot_be_created_is_one_clear_line(cli, outputs,
 
 
 @pytest.fixture
-def finished_run(cli, outputs):
-    """A run folder with a finished run in it, and a snapshot of its files' bytes."""
+def interrupted_run(cli, outputs, monkeypatch):
+    """A run folder holding a run stopped by Ctrl-C in its second epoch (results.json says
+    interrupted), the command that continues it (trainer.resume=auto), and a snapshot of its files'
+    bytes. A later run writes in a folder that holds a run only when it resumes it (or is told to
+    overwrite it): any other second run there is refused (tests/adversarial/test_results_safety.py)."""
     run_dir = outputs / "run"
-    args = ["train", *TINY, "trainer.epochs=2", f"hydra.run.dir={run_dir}"]
-    first = cli(*args)
-    assert first.code == 0, first.err
+    args = ["train", *TINY, "trainer.epochs=3", f"hydra.run.dir={run_dir}", "trainer.resume=auto"]
+    real_epoch = dies_at_epoch_call(2, monkeypatch, KeyboardInterrupt())
+    cli(*args)
+    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    assert strict_json(run_dir / "results.json")["status"] == "interrupted"
     files = ["results.json", "metrics.csv", "test_predictions.csv", "checkpoints/best.pt", "checkpoints/last.pt"]
     return run_dir, args, {name: (run_dir / name).read_bytes() for name in files}
 
@@ -59,11 +65,11 @@ def no_space(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-def test_disk_full_while_writing_keeps_every_earlier_file_whole(cli, finished_run, monkeypatch):
-    """The disk fills up under a second run in the same folder: every write fails while the temp file
+def test_disk_full_while_writing_keeps_every_earlier_file_whole(cli, interrupted_run, monkeypatch):
+    """The disk fills up under the run resuming the folder: every write fails while the temp file
     is being flushed to disk. The run stops with one line naming the folder; the first run's files
     are byte for byte what they were, and no temp file is left behind."""
-    run_dir, args, before = finished_run
+    run_dir, args, before = interrupted_run
     monkeypatch.setattr(os, "fsync", no_space)
     result = cli(*args)
     assert result.code == 1
@@ -71,13 +77,13 @@ def test_disk_full_while_writing_keeps_every_earlier_file_whole(cli, finished_ru
     assert f"cannot write in {run_dir}" in line and "No space left on device" in line and "ENOSPC" in line, line
     assert "Traceback" not in result.err
     assert {name: (run_dir / name).read_bytes() for name in before} == before
-    assert strict_json(run_dir / "results.json")["status"] == "finished"
+    assert strict_json(run_dir / "results.json")["status"] == "interrupted"
     assert temp_files(run_dir) == []
 
 
-def test_disk_full_at_the_last_write_leaves_the_previous_results_json(cli, finished_run, monkeypatch):
-    """Training goes through, the final rename of results.json fails: the previous results.json is intact."""
-    run_dir, args, before = finished_run
+def test_disk_full_at_the_last_write_leaves_the_previous_results_json(cli, interrupted_run, monkeypatch):
+    """The resumed training goes through, the final rename of results.json fails: the previous results.json is intact."""
+    run_dir, args, before = interrupted_run
     real_replace = os.replace
 
     def replace(src, dst, *a, **kw):

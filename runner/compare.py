@@ -61,10 +61,16 @@ class Group:
 def corrupt_entry(results: dict) -> Optional[str]:
     """What makes a readable results.json unusable: an entry compare needs that is not a number."""
     for part, key in NUMERIC:
-        holder = results if part is None else results[part]
+        holder = results if part is None else results.get(part)
+        if holder is None:  # train is absent from older results; test and val are checked on reading
+            continue
+        if not isinstance(holder, dict):
+            return f"{part} is {holder!r} ({type(holder).__name__}), not an object"
         value = holder.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             return f"{key if part is None else part + '.' + key} is {value!r} ({type(value).__name__}), not a number"
+    if results.get("task") == "classification" and results["test"].get("accuracy") is None:
+        return "test.accuracy is missing for a classification run"  # it would count in n with no score
     return None
 
 

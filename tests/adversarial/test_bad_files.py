@@ -76,23 +76,28 @@ def cells(line: str):
     return [c.strip() for c in line.strip("|").split("|")]
 
 
-def test_a_results_json_with_a_word_for_a_score_is_named_and_not_counted(cli, sweep, tmp_path):
+@pytest.mark.parametrize(
+    "accuracy, says",
+    [("high", "test.accuracy is 'high' (str), not a number"), (None, "test.accuracy is missing for a classification run")],
+)
+def test_a_results_json_without_a_number_for_its_score_is_named_and_not_counted(cli, sweep, tmp_path, accuracy, says):
     copy = shutil.copytree(sweep, tmp_path / "sweep")
     results = copy / "1" / "results.json"  # tanh, seed 1
     broken = json.loads(results.read_text())
-    broken["test"]["accuracy"] = "high"
+    broken["test"]["accuracy"] = accuracy
     results.write_text(json.dumps(broken))
+    before = snapshot(copy)
 
     result = cli("compare", str(copy), "--pool", "optimizer.lr", "--no-plots")
     assert result.code == 0 and "Traceback" not in result.err
-    named = [l for l in result.err.splitlines() if "'high'" in l]
-    assert named == [f"runner compare: {results}: test.accuracy is 'high' (str), not a number; run left out"], result.err
-    tanh = table_line(result.out, "model.activation=tanh")
-    assert cells(tanh)[1] == "1"  # seed 0 alone, as in the Welch table below
-    assert "| model.activation=tanh | 1 vs 2 |" in result.out or "| model.activation=relu | 1 vs 2 |" in result.out, result.out
-    assert f"- {results}: test.accuracy is 'high'" in result.out.split("## Unreadable files")[1]
+    named = [l for l in result.err.splitlines() if str(results) in l]
+    assert named == [f"runner compare: {results}: {says}; run left out"], result.err
+    assert cells(table_line(result.out, "model.activation=tanh"))[1] == "1"  # seed 0 alone, as in the Welch table:
+    assert "| model.activation=tanh | 2 vs 1 |" in result.out or "| model.activation=relu | 1 vs 2 |" in result.out, result.out
+    assert f"- {results}: {says}" in result.out.split("## Unreadable files")[1]
     assert "Runs: 5 found, 4 finished (1 diverged)" in result.out
-    assert json.loads(results.read_text())["test"]["accuracy"] == "high"  # reported, not rewritten
+    after = snapshot(copy)
+    assert all(after[name] == data for name, data in before.items())  # reported, not rewritten
 
 
 def test_a_diverged_run_is_marked_and_left_out_unless_asked_for(cli, sweep, tmp_path):

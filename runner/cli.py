@@ -74,7 +74,7 @@ def train(args) -> int:
         except ResumableSweepError as err:
             print(f"runner: {err}", file=sys.stderr)
             return 2
-        sweep_dir = _chosen_sweep_dir(overrides, chosen, configs[0])
+        sweep_dir = _chosen_sweep_dir(overrides, configs[0])
         args, overrides = [*args, *chosen], [*overrides, *chosen]
     if not _plain_command(args, configs[0]):
         return _hydra_app(args)
@@ -102,16 +102,16 @@ def _folder_problem(cfg, multirun: bool):
     return None
 
 
-def _chosen_sweep_dir(overrides, resumable, cfg):
-    """The sweep folder when the command line names it (or the resumable sweep's): one a second
-    sweep could share, locked for the sweep. None for the dated default (this process's own, by
-    its name) and for a named one that reads the clock (preflight and Hydra read it apart)."""
+def _chosen_sweep_dir(overrides, cfg):
+    """The sweep folder to lock for the whole sweep, so that a second sweep there is refused: one
+    named on the command line. Not the dated default (this process's own, by its name), nor one
+    that reads the clock (preflight and Hydra read it apart), nor a sweep with trainer.resume=auto,
+    which may share its folder with another that runs other points (`runner reproduce` of other
+    rows): there each point's own lock keeps two processes out of one point's folder."""
     from pathlib import Path
 
-    if resumable:
-        return Path(resumable[0].split("=", 1)[1])
     named = [o for o in overrides if o.lstrip("+").startswith("hydra.sweep.dir=")]
-    if not named or "now:" in named[-1]:
+    if not named or "now:" in named[-1] or cfg.trainer.resume == "auto":
         return None
     return Path(str(cfg.hydra.sweep.dir))
 

@@ -22,7 +22,7 @@ import torch
 import runner.data
 import runner.train
 from conftest import TINY, dies_at_epoch_call
-from runner.run_folders import find_runs
+from runner.run_folders import find_runs, run_markers
 
 
 def runner_lines(err: str):
@@ -171,6 +171,16 @@ def test_a_sweep_in_a_folder_another_sweep_holds_is_refused(cli, outputs, held_b
     holder = held_by_another_process(sweep)
     one_line(cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}"), 2, sweep, f"pid {holder.pid}", "hydra.sweep.dir")
     assert sorted(p.name for p in sweep.iterdir()) == [".lock", ".lock.owner"]  # no point folder, no multirun.yaml
+
+
+def test_each_sweep_point_locks_its_own_folder(cli, outputs, held_by_another_process):
+    """Resumable sweeps may share a folder (runner reproduce of other rows): the point another
+    process holds is refused, naming its folder and the holder; the other points run."""
+    sweep = outputs / "sweep"
+    holder = held_by_another_process(sweep / "0")
+    result = cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.resume=auto")
+    one_line(result, 2, sweep / "0", "in use by another run", f"pid {holder.pid}")
+    assert run_markers(sweep / "0") == [] and (sweep / "1" / "results.json").exists()
 
 
 # ~0.2 s an epoch on a 2-core machine; 200 epochs: still training when the second run is refused.

@@ -138,6 +138,7 @@ def reporting_faults(app):
     def run(*args, **kwargs):
         previous = os.environ.get("HYDRA_FULL_ERROR")
         os.environ["HYDRA_FULL_ERROR"] = "1"
+        raising = logging.raiseExceptions
         quiet_logging_errors()
         try:
             return app(*args, **kwargs)
@@ -151,6 +152,7 @@ def reporting_faults(app):
             traceback.print_exc()
             sys.exit(1)
         finally:
+            logging.raiseExceptions = raising  # a caller in the same process (tests) gets its own setting back
             if previous is None:
                 os.environ.pop("HYDRA_FULL_ERROR", None)
             else:
@@ -186,7 +188,7 @@ def train_job(cfg: DictConfig) -> float:
     """One run, inside Hydra's job (the run folder exists, HydraConfig is set). A module-level
     name, so that joblib's workers unpickle it by reference (an import), not by value."""
     import_run_modules()  # in a joblib worker: torch._dynamo, with the collector paused
-    quiet_logging_errors()  # in a joblib worker too
+    quiet_logging_errors()  # in a joblib worker too (in this process, reporting_faults puts it back)
     run_cfg = validate(cfg)
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)

@@ -98,6 +98,16 @@ def test_a_sweep_into_an_old_sweep_folder_is_refused_and_changes_nothing(cli, ou
     assert snapshot(sweep) == before
 
 
+def test_a_sweep_with_overwrite_starts_each_of_its_points_over(cli, outputs):
+    sweep = outputs / "sweep"
+    assert cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}").code == 0
+    again = cli("train", "-m", *TINY, "trainer.epochs=2", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.overwrite=true")
+    assert again.code == 0, again.err
+    for point in ("0", "1"):
+        assert json.loads((sweep / point / "results.json").read_text())["epochs_run"] == 2
+        assert len(list((sweep / point).glob("events.out.tfevents.*"))) == 1
+
+
 def test_resuming_a_finished_run_folder_is_still_allowed(cli, finished):
     folder, args = finished
     results = (folder / "results.json").read_bytes()

@@ -55,7 +55,11 @@ def replace_keeping_previous(obj, path: Path) -> None:
         try:
             os.link(path, keep)  # no copy: the old file lives on under the new name
         except OSError:  # a filesystem without hard links
-            shutil.copyfile(path, keep)
+            try:
+                shutil.copyfile(path, keep)
+            except BaseException:  # a full disk: no torn copy left behind (the error names the file)
+                keep.unlink(missing_ok=True)
+                raise
         os.replace(keep, previous_of(path))
     atomic_torch_save(obj, path)
 

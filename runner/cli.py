@@ -31,6 +31,32 @@ Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 
 
 HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c")
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+# Hydra's flags that take the next word as their value (unless given as --flag=value).
+VALUED_FLAGS = (*CONFIG_DIR_FLAGS, "--config-path", "-cp", "--config-name", "-cn", "--cfg", "-c", "--package", "-p", "--info", "-i", "--experimental-rerun")
+
+
+def flag_value(args, names):
+    """The value of the last of `names` in args (`--flag=value` or `--flag value`), or None."""
+    value = None
+    for i, arg in enumerate(args):
+        flag, eq, rest = arg.partition("=")
+        if flag in names:
+            value = rest if eq else (args[i + 1] if i + 1 < len(args) else None)
+    return value
+
+
+def hydra_overrides_of(args):
+    """The overrides among Hydra's arguments: not the flags, nor the words that are a flag's value."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in VALUED_FLAGS
+        else:
+            out.append(arg)
+    return out
 
 
 def train(args) -> int:
@@ -54,9 +80,9 @@ def train(args) -> int:
     from runner.preflight import PreflightError, check
 
     args = [*args, *distributed.hydra_overrides(args)]
-    overrides = [a for a in args if not a.startswith("-")]
+    overrides = hydra_overrides_of(args)
     try:
-        configs = check(overrides, multirun=multirun, keep_hydra=True)
+        configs = check(overrides, multirun=multirun, keep_hydra=True, config_dir=flag_value(args, CONFIG_DIR_FLAGS))
     except PreflightError as err:
         return _config_error(err)
     problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)

@@ -11,13 +11,15 @@ in `validate`, before any data is loaded.
 import math
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Optional
 
 import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from runner import config_policy
+from runner.config_policy import CODE_KEYS
 from runner.data import DATASETS
 from runner.early_stopping import EarlyStoppingConfig
 from runner.errors import ConfigError, require
@@ -48,7 +50,7 @@ class TrainerConfig:
     batch_size: int = 64
     eval_batch_size: int = 1000
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default; at most 4 x the cores (more crashes OpenMP)
     deterministic: bool = False  # torch.use_deterministic_algorithms
     shuffle: bool = True  # reshuffle the training set every epoch
     progress: bool = True  # progress bar (shown only on a terminal)
@@ -62,6 +64,7 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
     channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
+    max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
     divergence_factor: float = 1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
 
     def __post_init__(self):
@@ -69,7 +72,8 @@ class TrainerConfig:
         require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
         require(self.batch_size >= 1, "batch_size", f"at least 1, got {self.batch_size}")
         require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
-        require(self.threads >= 0, "threads", f"0 (torch's default) or more, got {self.threads}")
+        require(0 <= self.threads <= max_threads(), "threads", f"0 (torch's default) to {max_threads()} (4 x this machine's {os.cpu_count()} cores), got {self.threads}")
+        require(self.max_sweep_points >= 1, "max_sweep_points", f"at least 1, got {self.max_sweep_points}")
         require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
         require(not (self.overwrite and self.resume == "auto"), "overwrite", "true starts the run folder over, trainer.resume=auto continues it: choose one")
         require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
@@ -81,6 +85,11 @@ class TrainerConfig:
         # trainer.device=cuda is checked against the machine by the preflight, where the run runs here (not under SLURM).
         cuda_here = base == "cuda" or (base == "auto" and torch.cuda.is_available())
         require(not self.cuda_graphs or cuda_here, "cuda_graphs", f"CUDA graphs replay GPU kernels: they need trainer.device=cuda, or auto on a machine with a GPU (here trainer.device={self.device} is the CPU); set trainer.cuda_graphs=false")
+
+
+def max_threads() -> int:
+    """More torch threads than this is no faster, and from ~20,000 crashes OpenMP (libgomp aborts, or a segfault)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def check_speed_options(run: dict) -> None:
@@ -170,42 +179,15 @@ def _checked(schema: type, node) -> Any:
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
 
 
-# Keys with which Hydra's `instantiate` would import and call code. Configs select builders
-# by name from the registries, so none of these may appear outside the `hydra` node.
-CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
-# Inside `hydra` some code is named by design (launchers, sweepers, callbacks, logging handlers); an
-# experiment file may choose among what is installed for that, and nothing else: not `hydra.utils.call`,
-# not a runner function that writes files, not a log file or environment variable outside the run.
-HYDRA_TARGET_PREFIXES = (
-    "hydra._internal.core_plugins.",
-    "hydra.experimental.callbacks.",
-    "hydra_plugins.",
-    "optuna.samplers.",
-    "optuna.pruners.",
-    "runner.sweep_manifest.",
-)
-LOGGING_CLASS_PREFIXES = ("logging.", "colorlog.")
-LOG_FILE_PREFIXES = ("${hydra.runtime.output_dir}", "${hydra:runtime.output_dir}")
-ENV_PREFIXES = ("CUDA_", "OMP_", "MKL_", "CUBLAS_", "NCCL_", "PYTORCH_CUDA_ALLOC_CONF", "RUNNER_")
-
-
-def _walk(node, path: str = "") -> Iterator[Tuple[str, Any, Any]]:
-    """(dotted key, key, value) of every entry of a plain container, depth first."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        where = f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}" if path else str(key)
-        yield where, key, value
-        yield from _walk(value, where)
-
-
 def check_plain_data(cfg: DictConfig) -> None:
     """What no schema can say: no code to import, no value left as ??? (required), no NaN or infinity."""
     plain = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay text, ??? stays ???
+    config_policy.check_resolvers(plain)
     for top, raw in plain.items():
         if top == "hydra":
-            _check_hydra_targets(raw)
+            config_policy.check_hydra(cfg.hydra)
             continue
-        for where, key, value in [(str(top), top, raw), *_walk(raw, str(top))]:
+        for where, key, value in [(str(top), top, raw), *config_policy.walk(raw, str(top))]:
             if key in CODE_KEYS:
                 shown = f" ({value})" if isinstance(value, (str, int, float)) else ""
                 raise ConfigError(
@@ -223,22 +205,6 @@ def _builder_hint(top: str) -> str:
     if top in MEMBER_GROUPS:
         return f"select a registered builder by name: {top}=<name>, one of: {', '.join(MEMBER_GROUPS[top].names())}"
     return "select builders by name from the config groups (`runner train --help` lists them)"
-
-
-def _check_hydra_targets(raw) -> None:
-    def starts(value, prefixes) -> bool:
-        return isinstance(value, str) and value.startswith(prefixes)
-
-    for where, key, value in _walk(raw, "hydra"):
-        logging_node = where.startswith(("hydra.job_logging.", "hydra.hydra_logging."))
-        if key == "_target_" and not starts(value, HYDRA_TARGET_PREFIXES):
-            raise ConfigError(where, f"'{value}' is not a launcher, sweeper or callback plugin; a _target_ under hydra must start with one of: {', '.join(HYDRA_TARGET_PREFIXES)}")
-        if key in ("()", "class") and logging_node and not starts(value, LOGGING_CLASS_PREFIXES):
-            raise ConfigError(where, f"'{value}' is not a logging class; logging factories must start with one of: {', '.join(LOGGING_CLASS_PREFIXES)}")
-        if key == "filename" and logging_node and not starts(value, LOG_FILE_PREFIXES):
-            raise ConfigError(where, f"log files stay in the run folder: start the path with {LOG_FILE_PREFIXES[0]}/ (got '{value}')")
-        if where.startswith("hydra.job.env_set.") and where.count(".") == 3 and not str(key).startswith(ENV_PREFIXES):
-            raise ConfigError(where, f"configs may set only these environment variables: {', '.join(p + ('*' if p.endswith('_') else '') for p in ENV_PREFIXES)}")
 
 
 def _unknown_key(err: ConfigKeyError, group: str) -> Optional[ConfigError]:

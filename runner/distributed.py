@@ -40,6 +40,7 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
+from runner import config_policy
 from runner.environment import resolve_device
 
 log = logging.getLogger("runner")
@@ -79,7 +80,10 @@ def hydra_overrides(args: List[str]) -> List[str]:
         return []
     extra = ["hydra.output_subdir=null", "hydra/job_logging=none"]
     if not any(arg.startswith("hydra.run.dir=") for arg in args):
-        scratch = tempfile.mkdtemp(prefix=f"runner-rank{launched_rank()}-")
+        # Inside the outputs folder, where every run folder must lie (runner/config_policy.py).
+        parent = config_policy.outputs_root() / ".ranks"
+        parent.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.mkdtemp(prefix=f"rank{launched_rank()}-", dir=parent)
         atexit.register(shutil.rmtree, scratch, True)
         extra.append(f"hydra.run.dir={scratch}")
     return extra

@@ -5,9 +5,12 @@ an out-of-range value or an unknown choice fails at once with one clear message
 
 import dataclasses
 import itertools
+import os
 import re
+import sys
+import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import yaml
@@ -19,6 +22,7 @@ from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
+from runner import config_policy, yaml_guard
 from runner.config import CODE_KEYS, validate
 from runner.environment import resolve_device
 from runner.errors import ConfigError
@@ -29,6 +33,9 @@ from runner.paths import CONF_DIR, REPO_ROOT
 
 class PreflightError(Exception):
     """A command line that cannot run; str() is the message for the user."""
+
+
+yaml_guard.install()  # every config file is scanned for aliases before Hydra builds nodes from it
 
 
 def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
@@ -47,24 +54,27 @@ def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
     return [list(point) for point in itertools.product(*axes)]
 
 
-def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False) -> List[DictConfig]:
+def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False, config_dir: Optional[str] = None) -> List[DictConfig]:
     """Compose and validate every point; returns the composed configs, or raises PreflightError.
     keep_hydra: leave each config's hydra node in, so that a single run can be launched from
-    it without composing the command line again (runner.app.run_one)."""
+    it without composing the command line again (runner.app.run_one). config_dir: Hydra's
+    --config-dir, searched as Hydra will search it."""
     strip = (lambda cfg: cfg) if keep_hydra else _without_hydra
     try:
         OverridesParser.create().parse_overrides(list(overrides))
     except OverrideParseException as err:
         raise PreflightError(_explain(err, overrides, "")) from None
+    _refuse_unsafe_overrides(overrides)
+    search = _search_path(config_dir)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="preflight"):
         fixed = _fixed_part(overrides) if multirun else overrides
         _refuse_placeholders(fixed)
         # The hydra node is composed too: it is where launchers and callbacks name code (checked by validate).
-        base = _compose(fixed, fixed, return_hydra_config=True)
+        base = _compose([*search, *fixed], fixed, return_hydra_config=True)
         if not multirun:
-            _required_in_experiments(overrides)
-            validate_point(base, overrides)
+            _required_in_experiments(overrides, config_dir=config_dir)
+            validate_point(base, overrides, multirun=False)
             return [strip(base)]
         params_node = base.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params_node) if params_node is not None else {}
@@ -76,20 +86,109 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
         except HydraException:
             # A non-grid sweep (ranges, intervals for optuna): check the fixed part, and that
             # every searched key exists, so a typo fails now rather than at the first trial.
-            _required_in_experiments(fixed)
-            validate_point(base, fixed)
+            _required_in_experiments(fixed, config_dir=config_dir)
+            validate_point(base, fixed, multirun=True)
             _searched_keys_exist(base, list(params) + [o.split("=", 1)[0].lstrip("+~") for o in overrides if o not in fixed])
             return [base]
+        _refuse_huge_sweep(len(points), base)
         configs = []
-        for number, point in enumerate(points):
+        for number, point in sweep_progress(points):
             shown = " ".join(o for o in point if not o.startswith(("hydra.sweeper.jobs=", "hydra/sweeper=")))
             where = f"sweep point {number} of {len(points)} ({shown})" if len(points) > 1 else ""
             _refuse_placeholders(point, where)
-            cfg = _compose(point, point, where=where, return_hydra_config=True)
-            _required_in_experiments(point, where)
-            validate_point(cfg, point, where)
+            cfg = _compose([*search, *point], point, where=where, return_hydra_config=True)
+            _required_in_experiments(point, where, config_dir=config_dir)
+            validate_point(cfg, point, where, multirun=True)
             configs.append(strip(cfg))
         return configs
+
+
+MAX_KEY_LENGTH = 200  # longer keys become file names Hydra cannot create (override_dirname, log lines)
+
+
+def _refuse_unsafe_overrides(overrides: List[str]) -> None:
+    """Before anything is read: no overlong key, no search path of the command line's own
+    (--config-dir is the flag for that), no config chosen from outside the config tree."""
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if len(key) > MAX_KEY_LENGTH:
+            raise PreflightError(f"an override key of {len(key):,} characters ('{key[:40]}...'): keys are at most {MAX_KEY_LENGTH} characters")
+        if key == "hydra.searchpath" or key.startswith("hydra.searchpath"):
+            raise PreflightError("hydra.searchpath: configs are read from conf/ and experiments/; for a folder of your own use --config-dir=DIR")
+        if _is_group(key):
+            for value in _choice_values(override):
+                _check_choice(key, value)
+
+
+def _choice_values(override) -> list:
+    if not override.is_sweep_override():
+        return [override.value()]
+    try:
+        return list(override.sweep_string_iterator())
+    except HydraException:  # interval(...) is a search space, not a list of options
+        return []
+
+
+def _is_group(key: str) -> bool:
+    return "/" in key or key == "experiment" or (CONF_DIR / key).is_dir()
+
+
+def _check_choice(group: str, value) -> None:
+    """A group's option is a name in its folder: `+experiment=../../tmp/x` would read any file."""
+    if isinstance(value, str) and (value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/")):
+        raise PreflightError(f"{group}: '{value}' is not an option name (no '..' and no absolute paths: options are files in conf/{group}/ or experiments/)")
+
+
+def _check_choices(hydra: DictConfig) -> None:
+    """The same for the options that experiment files pick in their defaults lists."""
+    choices = OmegaConf.select(hydra, "runtime.choices", default=None) or {}
+    for group, value in choices.items():
+        try:
+            _check_choice(group, value)
+        except PreflightError as err:
+            raise ConfigError("", str(err)) from None
+
+
+def _search_path(config_dir: Optional[str]) -> List[str]:
+    """Hydra's --config-dir as an override, so that the check composes what Hydra will."""
+    if not config_dir:
+        return []
+    folder = os.path.abspath(config_dir)
+    if not os.path.isdir(folder):
+        raise PreflightError(f"--config-dir: '{config_dir}' is not a folder")
+    return [f"hydra.searchpath=[file://{folder}]"]
+
+
+def _refuse_huge_sweep(count: int, base: DictConfig) -> None:
+    limit = OmegaConf.select(base, "trainer.max_sweep_points", default=None)
+    if isinstance(limit, int) and count > limit:
+        raise PreflightError(f"the sweep has {count:,} points, more than trainer.max_sweep_points={limit:,}; "
+                             f"checking them takes a while and running them far longer: narrow the grid, or set trainer.max_sweep_points={count} to go ahead")
+
+
+def sweep_progress(points: List[List[str]], quiet_below: int = 50):
+    """(number, point) pairs; for a big sweep, a line with the count and the time the check will take, then a bar."""
+    if len(points) < quiet_below:
+        yield from enumerate(points)
+        return
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    bar = None
+    for number, point in enumerate(points):
+        yield number, point
+        if number == 4:
+            left = (time.perf_counter() - started) / 5 * (len(points) - 5)
+            print(f"runner: checking {len(points):,} sweep points before the first runs (about {_duration(left)} more)", file=sys.stderr, flush=True)
+            bar = tqdm(total=len(points), initial=5, desc="checking", unit="point", disable=not sys.stderr.isatty(), file=sys.stderr)
+        elif bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _listed_jobs(jobs: List[str], overrides: List[str]) -> List[List[str]]:
@@ -168,7 +267,7 @@ def _searched_keys_exist(cfg: DictConfig, keys) -> None:
             raise PreflightError(f"{key}: unknown key in the search space{valid}")
 
 
-def _required_in_experiments(overrides, where: str = "") -> None:
+def _required_in_experiments(overrides, where: str = "", config_dir: Optional[str] = None) -> None:
     """A `???` in an experiment file means "required": the command line must give it.
     (Merged over a default, OmegaConf would silently keep the default.)"""
     parsed = OverridesParser.create().parse_overrides(list(overrides))
@@ -176,7 +275,8 @@ def _required_in_experiments(overrides, where: str = "") -> None:
     for override in parsed:
         if override.key_or_group != "experiment" or override.is_sweep_override() or not isinstance(override.value(), str):
             continue
-        path = CONF_DIR / "experiment" / f"{override.value()}.yaml"
+        folders = [Path(config_dir) / "experiment"] if config_dir else []
+        path = next((f / f"{override.value()}.yaml" for f in folders if (f / f"{override.value()}.yaml").is_file()), CONF_DIR / "experiment" / f"{override.value()}.yaml")
         for key, line in _yaml_keys(path, placeholders_only=True).items():
             if not any(key == g or key.startswith((f"{g}.", f"{g}[")) for g in given):
                 raise PreflightError(
@@ -188,6 +288,7 @@ def _required_in_experiments(overrides, where: str = "") -> None:
 def _yaml_keys(path: Path, placeholders_only: bool = False) -> Dict[str, int]:
     """{dotted key: 1-based line} of a config file's entries (under its `# @package`), best effort."""
     try:
+        yaml_guard.check_file(str(path))  # walking an alias bomb's nodes would take hours
         text = path.read_text()
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError, ValueError):
@@ -234,15 +335,20 @@ def _shown_path(path) -> str:
 def _yaml_message(err: yaml.YAMLError) -> str:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = " ".join(str(part) for part in (getattr(err, "context", None), getattr(err, "problem", None)) if part)
+    kind = "" if isinstance(err, yaml_guard.UnsafeYAML) else "malformed YAML: "
     if mark is None:
-        return f"malformed YAML: {_first_line(err)}"
-    return f"{_shown_path(mark.name)}, line {mark.line + 1}, column {mark.column + 1}: malformed YAML: {problem or _first_line(err)}"
+        return f"{kind}{_first_line(err)}"
+    return f"{_shown_path(mark.name)}, line {mark.line + 1}, column {mark.column + 1}: {kind}{problem or _first_line(err)}"
 
 
-def validate_point(cfg: DictConfig, overrides, where: str = "") -> None:
-    """Schema and range checks, then the model against the data's shape (built on the meta device)."""
+def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool = False) -> None:
+    """Schema and range checks, where the run may write, then the model against the data's
+    shape (built on the meta device)."""
     try:
-        run = validate(cfg)
+        run = validate(cfg)  # first: it refuses resolvers that the path checks would otherwise call
+        if "hydra" in cfg:
+            _check_choices(cfg.hydra)
+            config_policy.check_paths(cfg, multirun)
         input_shape, num_classes = run.data.shape()
         check_model(run.model, run.regularization, input_shape, num_classes)
         check_loss(run.loss, run.regularization)

@@ -11,6 +11,16 @@ import pytest
 import runner.train
 from runner.cli import main
 
+ADVERSARIAL = Path(__file__).parent / "adversarial"
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/adversarial/ carries the `adversarial` marker (`pytest -m adversarial`)."""
+    for item in items:
+        if ADVERSARIAL in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.adversarial)
+
+
 # Tiny, fast settings used by most end-to-end tests.
 TINY = ["data=synthetic", "trainer.epochs=3", "trainer.batch_size=32", "optimizer=sgd", "optimizer.lr=0.5", "trainer.threads=1"]
 

@@ -63,7 +63,8 @@ def trained(tmp_path_factory):
 
     def train(name, *overrides):
         run_dir = root / name
-        with pytest.raises(SystemExit) as stop:
+        with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit) as stop:
+            patch.setenv("RUNNER_OUTPUTS", str(root))  # run folders lie inside the outputs folder
             main(["train", *TINY, "trainer.epochs=1", f"hydra.run.dir={run_dir}", *overrides])
         assert not stop.value.code
         return run_dir
@@ -75,9 +76,9 @@ def trained(tmp_path_factory):
 
 
 @pytest.fixture
-def copy_of(trained, tmp_path):
+def copy_of(trained, outputs):
     def copy(name: str) -> Path:
-        return Path(shutil.copytree(trained[name], tmp_path / f"{name}_copy"))
+        return Path(shutil.copytree(trained[name], outputs / f"{name}_copy"))
 
     return copy
 

@@ -51,14 +51,14 @@ def test_a_sweep_is_not_composed_again_only_to_read_hydra_mode(cli, monkeypatch)
     assert len(result.run_dirs()) == 2
 
 
-def test_the_run_folder_is_the_one_hydras_own_app_leaves(cli, tmp_path):
-    direct = cli("train", *TINY, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'direct'}")
+def test_the_run_folder_is_the_one_hydras_own_app_leaves(cli, outputs):
+    direct = cli("train", *TINY, "trainer.epochs=1", f"hydra.run.dir={outputs / 'direct'}")
     # A Hydra flag (--run is Hydra's default mode) sends the command through @hydra.main.
-    through_hydra = cli("train", "--run", *TINY, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'hydra'}")
+    through_hydra = cli("train", "--run", *TINY, "trainer.epochs=1", f"hydra.run.dir={outputs / 'hydra'}")
     assert direct.code == 0 and through_hydra.code == 0, direct.err + through_hydra.err
-    assert hydra_files(tmp_path / "direct") == hydra_files(tmp_path / "hydra")
+    assert hydra_files(outputs / "direct") == hydra_files(outputs / "hydra")
     for run in ("direct", "hydra"):
-        assert "test loss" in (tmp_path / run / "train.log").read_text()
+        assert "test loss" in (outputs / run / "train.log").read_text()
 
 
 def test_hydra_verbose_still_prints_hydras_composition_report(cli_process):

@@ -1,0 +1,48 @@
+"""Helpers of the adversarial suite (tests/adversarial/, marker `adversarial`, added by
+tests/conftest.py): configs written by an attacker or a careless user, and faults.
+
+Every test here goes through the real CLI and asserts what the README promises: bad input
+gets one `runner: ...` line naming the problem and exit code 2, no traceback, nothing written
+outside the outputs folder, no payload's marker file, and no earlier result lost."""
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runner.paths import EXPERIMENTS_DIR
+
+
+def refused(result, *words, code=2):
+    """One `runner:` (or `runner <command>:`) line holding every word, the exit code, and no traceback; returns the line."""
+    lines = [line for line in result.err.splitlines() if re.match(r"runner( \w+)?: ", line)]
+    assert result.code == code, (result.code, result.err[-2000:])
+    assert len(lines) == 1, result.err[-2000:]
+    assert "Traceback" not in result.err and "Traceback" not in result.out, result.err[-2000:]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def canary(tmp_path) -> Path:
+    """A path that payloads try to create; a test asserts it never appears."""
+    return tmp_path / "owned"
+
+
+@pytest.fixture
+def experiment_file():
+    """Write experiments/<unique>.yaml (the real place users put experiments); removed after."""
+    written = []
+
+    def write(text: str) -> str:
+        name = f"_adversarial_{uuid.uuid4().hex[:8]}"
+        path = EXPERIMENTS_DIR / f"{name}.yaml"
+        path.write_text(text)
+        written.append(path)
+        return name
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)

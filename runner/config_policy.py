@@ -116,12 +116,12 @@ def resolved_hydra(hydra: DictConfig) -> dict:
 
 def _check_hydra_plain(plain: dict) -> None:
     for where, key, value in walk(plain, "hydra"):
-        if key == "_target_" and value not in HYDRA_TARGETS:
+        if key == "_target_" and not (isinstance(value, str) and value in HYDRA_TARGETS):
             raise ConfigError(where, f"'{value}' is not a launcher, sweeper or callback that runner offers; allowed here: {', '.join(_targets_for(where))}")
         if key in CODE_KEYS[1:]:
             raise ConfigError(where, f"'{key}' is refused: configs cannot pass arguments to code")
         logging = where.startswith(tuple(f"hydra.{node}." for node in LOGGING_NODES))
-        if logging and key in ("class", "()") and value not in LOGGING_CLASSES:
+        if logging and key in ("class", "()") and not (isinstance(value, str) and value in LOGGING_CLASSES):
             raise ConfigError(where, f"'{value}' is not a logging class runner allows; allowed: {', '.join(sorted(LOGGING_CLASSES))}")
         if isinstance(value, str) and value.startswith("ext://") and value not in LOGGING_STREAMS:
             raise ConfigError(where, f"'{value}' is refused: ext:// may name only {' or '.join(sorted(LOGGING_STREAMS))}")

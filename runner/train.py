@@ -301,8 +301,8 @@ def epochs_notice(cfg: RunConfig, overrides) -> str:
     early stopping may end the run sooner (a 20-epoch recipe once stopped silently at epoch 14)."""
     stopping, keys = cfg.early_stopping, {override_key(o) for o in overrides}
     chose_stopping = any(k.split(".")[0] == "early_stopping" for k in keys) or stopping != EarlyStoppingConfig(**default_member("early_stopping"))
-    if stopping.policy == "none" or chose_stopping:
-        return ""
+    if stopping.policy == "none" or chose_stopping or cfg.trainer.epochs <= stopping.patience:
+        return ""  # (with no more epochs than the patience, the rule cannot end the run early)
     if "trainer.epochs" not in keys and cfg.trainer.epochs == default_member("trainer").get("epochs"):
         return ""
     return (f"notice: trainer.epochs={cfg.trainer.epochs}, but the default early stopping ends the run after "

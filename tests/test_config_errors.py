@@ -91,7 +91,7 @@ MORE_CASES = [
     ("+model._target_=os.system", ["model._target_", "cannot name code", "os.system", "mlp"]),
     ("+_target_=os.system", ["_target_", "cannot name code"]),
     ("+trainer._target_=os.system", ["trainer._target_", "cannot name code"]),
-    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "hydra_plugins."]),
+    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "runner.sweep_manifest.SweepManifest"]),
 ]
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,26 @@ def outputs(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "outputs"
     monkeypatch.setenv("RUNNER_OUTPUTS", str(folder))
     return folder
+
+
+@pytest.fixture
+def experiment_file():
+    """Write experiments/_tmp_<unique>.yaml (where users put experiments; Hydra finds them
+    there); removed afterwards. Returns the name for `+experiment=`."""
+    from runner.paths import EXPERIMENTS_DIR
+
+    written = []
+
+    def write(text: str) -> str:
+        name = f"_tmp_{uuid.uuid4().hex[:10]}"
+        path = EXPERIMENTS_DIR / f"{name}.yaml"
+        path.write_text(text)
+        written.append(path)
+        return name
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Bad command lines fail before any data is loaded, with one message naming the key and what is allowed."""
 
-import uuid
 
 import pytest
 
@@ -98,25 +97,6 @@ MORE_CASES = [
 @pytest.mark.parametrize("override,words", MORE_CASES, ids=[c[0] for c in MORE_CASES])
 def test_more_bad_overrides_are_explained_before_any_work(cli, no_data_loading, override, words):
     test_bad_override_is_explained_before_any_work(cli, no_data_loading, "data=synthetic " + override, words)
-
-
-@pytest.fixture
-def experiment_file():
-    """Write experiments/_tmp_<unique>.yaml (Hydra finds experiments there); removed afterwards."""
-    from runner.paths import EXPERIMENTS_DIR
-
-    written = []
-
-    def write(text: str) -> str:
-        name = f"_tmp_{uuid.uuid4().hex[:10]}"
-        path = EXPERIMENTS_DIR / f"{name}.yaml"
-        path.write_text(text)
-        written.append(path)
-        return name
-
-    yield write
-    for path in written:
-        path.unlink(missing_ok=True)
 
 
 EXPERIMENT_CASES = [

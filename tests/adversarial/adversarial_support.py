@@ -6,12 +6,9 @@ gets one `runner: ...` line naming the problem and exit code 2, no traceback, no
 outside the outputs folder, no payload's marker file, and no earlier result lost."""
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
-
-from runner.paths import EXPERIMENTS_DIR
 
 
 def refused(result, *words, code=2):
@@ -29,20 +26,3 @@ def refused(result, *words, code=2):
 def canary(tmp_path) -> Path:
     """A path that payloads try to create; a test asserts it never appears."""
     return tmp_path / "owned"
-
-
-@pytest.fixture
-def experiment_file():
-    """Write experiments/<unique>.yaml (the real place users put experiments); removed after."""
-    written = []
-
-    def write(text: str) -> str:
-        name = f"_adversarial_{uuid.uuid4().hex[:8]}"
-        path = EXPERIMENTS_DIR / f"{name}.yaml"
-        path.write_text(text)
-        written.append(path)
-        return name
-
-    yield write
-    for path in written:
-        path.unlink(missing_ok=True)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from adversarial_support import canary, experiment_file, refused  # noqa: F401 (fixtures)
+from adversarial_support import canary, refused  # noqa: F401 (a fixture)
 from conftest import TINY
 
 

@@ -172,6 +172,7 @@ def check_paths(cfg: DictConfig, multirun: bool) -> None:
         _check_inside(cfg, "output_subdir", RUN_FOLDER, "the run folder")
     check_launcher_setup(hydra)
     check_sbatch_options(hydra)
+    check_parallel_jobs(hydra)
     check_sweeper_storage(hydra, root)
     resolved = resolved_hydra(hydra)
     _check_log_files(resolved)
@@ -203,6 +204,14 @@ def _check_log_files(resolved: dict) -> None:
 
 
 LAUNCHER_FOLDERS = ("submitit_folder", "temp_folder")
+
+
+def check_parallel_jobs(hydra: DictConfig) -> None:
+    """joblib's n_jobs: -1 (all cores) up to 4 x the cores; 100,000 workers would exhaust the machine."""
+    n_jobs = OmegaConf.select(hydra, "launcher.n_jobs", default=None)
+    most = 4 * (os.cpu_count() or 1)
+    if isinstance(n_jobs, int) and not (n_jobs == -1 or 1 <= n_jobs <= most):
+        raise ConfigError("hydra.launcher.n_jobs", f"-1 (one per core) or 1 to {most} (4 x this machine's {os.cpu_count()} cores), got {n_jobs}")
 
 
 def _check_launcher_folders(launcher: dict, root: Path) -> None:

@@ -120,20 +120,16 @@ def _run_overrides(run_dir: Path) -> List[str]:
 
 
 def _compose(overrides: List[str]) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+    """Compose and check as `runner train` does (runner/preflight.py): a shared folder's saved
+    overrides are untrusted like any command line. Its hydra.* overrides are dropped: where the
+    original run wrote, and how it was launched, are not this command's concern."""
+    from runner.preflight import PreflightError, check
 
-    from runner.paths import CONF_DIR
-
-    GlobalHydra.instance().clear()
+    kept = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="evaluate"):
-            return compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as err:
-        raise EvaluateError(f"cannot compose the config with {' '.join(overrides) or 'no overrides'}: {_first_line(err)}") from None
-    finally:
-        GlobalHydra.instance().clear()
+        return check(kept)[0]
+    except PreflightError as err:
+        raise EvaluateError(f"cannot compose the config with {' '.join(kept) or 'no overrides'}: {err}") from None
 
 
 # ---------------------------------------------------------------- evaluation

@@ -57,6 +57,18 @@ def refuse_sweep_reuse(cfg: DictConfig, folder: Path) -> None:
         raise RunFault(f"{folder} already holds the runs of a sweep ({len(runs)}: {names}): " + CHOICES.format(it="them", key="hydra.sweep.dir"), 2)
 
 
+# What a run writes in its folder: a link among them (in a folder someone shared) would send the
+# write elsewhere, e.g. checkpoints -> ~/.ssh.
+WRITTEN = (*RUN_OUTPUTS, "checkpoints", ".hydra", "train.log", ".lock", ".lock.owner")
+
+
+def refuse_links(folder: Path) -> None:
+    entries = [folder / name for name in WRITTEN] + sorted((folder / "checkpoints").glob("*")) + sorted((folder / ".hydra").glob("*"))
+    for path in entries:
+        if path.is_symlink():
+            raise RunFault(f"{path} is a symbolic link: a run writes only plain files in its own folder; remove the link (or copy the folder without it)", 2)
+
+
 def check(cfg: DictConfig, multirun: bool) -> None:
     """The command line's folder, before anything is launched: RunFault (exit 2) if refused."""
     if multirun:
@@ -65,6 +77,7 @@ def check(cfg: DictConfig, multirun: bool) -> None:
         refuse_sweep_reuse(cfg, folder)
     else:
         folder = run_dir(cfg)
+        refuse_links(folder)
         run_lock.refuse_if_busy(folder, "hydra.run.dir")
         refuse_reuse(cfg, folder)
 

@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 
 from runner.io import atomic_write_json, atomic_write_text
 from runner.run_folders import ERROR_FILE, find_runs, read_run
+from runner.run_lock import FolderBusy
 
 log = logging.getLogger("runner")
 
@@ -88,8 +89,10 @@ class SweepManifest(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
         try:
             error_file = Path(config.hydra.runtime.output_dir) / ERROR_FILE
-            if job_return.status == JobStatus.FAILED:
-                error = job_return._return_value  # the exception; .return_value would re-raise it
+            error = job_return._return_value if job_return.status == JobStatus.FAILED else None  # .return_value would re-raise it
+            if isinstance(error, FolderBusy):
+                pass  # the folder is another run's, which holds its lock: nothing of this point goes in it
+            elif error is not None:
                 text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
                 atomic_write_text(error_file, text)
             else:

@@ -230,3 +230,31 @@ def test_config_dir_files_are_checked_like_any_other(cli, tmp_path, canary):
     (tmp_path / "mine" / "experiment" / "x.yaml").write_text(write_text_payload("pathlib.Path.write_text", canary))
     refused(cli("train", "--config-dir", str(tmp_path / "mine"), *TINY, "+experiment=x"), "_target_")
     assert not canary.exists()
+
+
+@pytest.mark.parametrize("n_jobs", ["100000", "0", "-5"])
+def test_joblib_workers_are_bounded(cli, outputs, n_jobs):
+    refused(cli("train", "-m", *TINY, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={n_jobs}", "seed=0,1"), "hydra.launcher.n_jobs")
+    assert no_run_folders(outputs)
+
+
+@pytest.mark.parametrize("link", ["checkpoints", "metrics.csv", ".hydra"])
+def test_a_shared_folder_with_a_link_is_not_written_through(cli, outputs, tmp_path, link):
+    """A run folder from someone else whose checkpoints/ (or a file) links elsewhere (e.g. ~/.ssh)."""
+    assert cli("train", *TINY, "trainer.epochs=1", f"hydra.run.dir={outputs / 'shared'}").code == 0
+    folder, target = outputs / "shared", tmp_path / "victim"
+    target.mkdir()
+    moved = folder / link
+    moved.rename(target / link)
+    moved.symlink_to(target / link)
+    before = sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    refused(cli("train", f"trainer.resume={folder}", "trainer.epochs=2"), "symbolic link", link)
+    after = sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    assert before == after
+
+
+def test_evaluate_checks_a_shared_folders_overrides_like_train(cli, outputs, experiment_file):
+    assert cli("train", *TINY, "trainer.epochs=1", f"hydra.run.dir={outputs / 'r'}").code == 0
+    bomb = experiment_file("# @package _global_\na: &a [1, 2]\nb: [*a, *a]\n")
+    (outputs / "r" / ".hydra" / "overrides.yaml").write_text(f"- data=synthetic\n- +experiment={bomb}\n")
+    refused(cli("evaluate", str(outputs / "r"), "data.noise=0.1"), "aliases")

@@ -129,7 +129,8 @@ def load_split(cache: Path, name: str, n: Optional[int] = None):
     """The same float tensors the project trains on: byte / 256, shape (N, 1, 28, 28)."""
     import torch
 
-    x, y = torch.load(cache, weights_only=True)[name]
+    stored = torch.load(cache, weights_only=True)["splits"][name]  # runner/data.py's cache layout
+    x, y = stored["x"], stored["y"]
     if n:
         x, y = x[:n], y[:n]
     return x.float() / 256, y

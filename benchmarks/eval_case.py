@@ -1,4 +1,4 @@
-"""Evaluation of the 10k validation set: the project's runner.train.evaluate against a
+"""Evaluation of the 10k validation set: the project's runner.fit.loop.evaluate against a
 plain chunked inference loop, on the same model object, alternating, in one process.
 
 Both use chunks of 1000 (the project's trainer.eval_batch_size default) under
@@ -43,9 +43,9 @@ def main(argv=None) -> None:
     p.add_argument("--cache", type=Path, required=True)
     args = p.parse_args(argv)
 
-    from runner.data import Split
-    from runner.tasks import Classification
-    from runner.train import evaluate
+    from runner.build.data import Split
+    from runner.build.tasks import Classification
+    from runner.fit.loop import evaluate
 
     if args.threads:
         torch.set_num_threads(args.threads)

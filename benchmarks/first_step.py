@@ -6,9 +6,9 @@ time (time.time()) and the CPU time this process has used so far
 (time.process_time(), interpreter start included) when it is first entered:
 
     imported        torch, torch._dynamo, Hydra and runner.* are imported (noted once done)
-    config checked  runner.preflight.check: ... has composed and validated the config
+    config checked  runner.launch.preflight.check: ... has composed and validated the config
                     (noted when it returns)
-    fit             Hydra has made the run folder and set up logging; runner.train.fit starts
+    fit             Hydra has made the run folder and set up logging; runner.fit.loop.fit starts
     load_dataset    ... (fit has set threads and seeds)
     RunLog          data loaded, model/optimizer built (TensorBoard waits for the first epoch's end)
     train_epoch     the first epoch starts: its first step follows within a millisecond
@@ -22,7 +22,7 @@ included). The marks go, as one JSON object ({"t0": ..., <mark>: wall, ...,
 the steadier measure on a shared machine: other processes stretch wall time,
 not this one's CPU seconds. Wrapping costs a function call per mark and changes
 nothing else; the only difference from the console script is that the modules
-of a run (runner.startup.import_run_modules) and runner.preflight are imported
+of a run (runner.launch.startup.import_run_modules) and runner.launch.preflight are imported
 before runner.cli parses the arguments instead of just after.
 
     BENCH_T0=$(date +%s.%N) BENCH_MARKS=/tmp/marks.json python benchmarks/first_step.py train model=mlp ...
@@ -36,13 +36,13 @@ import time
 MARKS = {"interpreter": time.time()}
 CPU = {"interpreter": time.process_time()}
 
-from runner.startup import import_run_modules  # noqa: E402
+from runner.launch.startup import import_run_modules  # noqa: E402
 
-import_run_modules()  # what `runner train` does first (runner/startup.py)
+import_run_modules()  # what `runner train` does first (runner/launch/startup.py)
 
-import runner.app as app  # noqa: E402
-import runner.preflight as preflight  # noqa: E402
-import runner.train as train  # noqa: E402
+import runner.launch.app as app  # noqa: E402
+import runner.launch.preflight as preflight  # noqa: E402
+import runner.fit.loop as train  # noqa: E402
 
 MARKS["imported"], CPU["imported"] = time.time(), time.process_time()
 
@@ -80,7 +80,7 @@ def save():
 
 
 preflight.check = mark_return("config checked", preflight.check)
-app.fit = mark("fit", app.fit)  # the job calls runner.app's name for it
+app.fit = mark("fit", app.fit)  # the job calls runner.launch.app's name for it
 for _name in ("load_dataset", "RunLog", "train_epoch"):
     setattr(train, _name, mark(_name, getattr(train, _name)))
 

@@ -128,10 +128,10 @@ def time_to_target(config: str, variant: str, args, device) -> dict:
     accuracy reaches args.target, the config's epochs run out, or args.max_minutes pass."""
     import torch
 
-    from runner.config import validate
-    from runner.environment import seed_everything
-    from runner.preflight import check
-    from runner.train import build, evaluate, make_step, train_epoch
+    from runner.config.schema import validate
+    from runner.fit.environment import seed_everything
+    from runner.launch.preflight import check
+    from runner.fit.loop import build, evaluate, make_step, train_epoch
 
     torch._dynamo.reset()
     overrides = [f"+experiment={config}", f"trainer.device={device}", "trainer.progress=false", *VARIANTS[variant], *args.overrides]
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
         for batch in [int(b) for b in args.batches.split(",") if b.strip()]:
             epochs.append(bench_epochs(batch, variants, args, device))
     if args.part in ("all", "target"):
-        from runner.preflight import PreflightError
+        from runner.launch.preflight import PreflightError
 
         for config in [c.strip() for c in args.configs.split(",") if c.strip()]:
             for variant in target_variants:

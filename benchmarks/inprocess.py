@@ -3,7 +3,7 @@ timed by wall clock and by the CPU time of the training thread: a steadier view
 of the per-epoch overhead than run.py's separate processes when the machine is
 shared (CPU time does not count the time other processes hold the core).
 
-The project side is the project's own `runner.train.train_epoch` (the function
+The project side is the project's own `runner.fit.loop.train_epoch` (the function
 metrics.csv's `seconds` times) on objects built by the project's builders from
 a config composed by Hydra from conf/ with the case's overrides, as `fit` builds
 them; the plain side is plain.py's loop on the same tensors. Needs 1 thread
@@ -27,14 +27,14 @@ from plain import train_epoch as plain_epoch  # noqa: E402
 
 
 def project_side(overrides):
-    """What `fit` builds before its epoch loop (runner.train.build and make_step), from the composed config."""
+    """What `fit` builds before its epoch loop (runner.fit.loop.build and make_step), from the composed config."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from runner.config import validate
-    from runner.environment import resolve_device
+    from runner.config.schema import validate
+    from runner.fit.environment import resolve_device
     from runner.paths import CONF_DIR
-    from runner.train import build, make_step, train_epoch
+    from runner.fit.loop import build, make_step, train_epoch
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):

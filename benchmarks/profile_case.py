@@ -1,6 +1,6 @@
 """Where a case's training epoch spends its time, line by line: runs `runner train` for
 one benchmark case under py-spy (pip install py-spy) and prints, for the samples
-taken inside runner.train.train_epoch, the share of each line of the project's
+taken inside runner.fit.loop.train_epoch, the share of each line of the project's
 code (the innermost runner/ frame of each sample). Lines that the plain loop
 also has (forward, backward, optimizer step, batch slicing) are expected; the
 rest is what the project adds.
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
         stack, count = line.rsplit(" ", 1)
         frames, count = stack.split(";"), int(count)
         total += count
-        if not any("train_epoch (runner/train.py" in f for f in frames):
+        if not any("train_epoch (runner/fit/loop.py" in f for f in frames):
             continue
         in_epoch += count
         ours = [f for f in frames if "runner/" in f]

@@ -14,7 +14,7 @@ project also evaluates val and test, writes checkpoints, TensorBoard events and
 predictions; the plain script only trains).
 
 Other cases:
-    eval_cnn, eval_mlp  runner.train.evaluate on the 10k validation set against a
+    eval_cnn, eval_mlp  runner.fit.loop.evaluate on the 10k validation set against a
                         plain chunked loop, same model object, alternating in one process
     startup             process start to first training step of `runner train`
                         (benchmarks/first_step.py explains how it is measured)
@@ -212,7 +212,7 @@ def startup_breakdown(result) -> str:
     prev = prev_cpu = 0.0
     labels = {
         "interpreter": "python starts, runs the benchmark wrapper",
-        "imported": "import torch, torch._dynamo, Hydra, runner.* (runner/startup.py), runner.preflight",
+        "imported": "import torch, torch._dynamo, Hydra, runner.* (runner/launch/startup.py), runner.launch.preflight",
         "config checked": "runner.cli, preflight: compose + validate + model check on the meta device",
         "fit": "Hydra's job setup from the checked config: run folder, .hydra/*.yaml, logging",
         "load_dataset": "fit: threads, seeds",

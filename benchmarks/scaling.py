@@ -14,7 +14,7 @@ matrix products; where GFLOP/s stops rising, more batch or width only costs time
     python benchmarks/scaling.py --inprocess --quick --repeats 5
 
 With --inprocess both sides run in this one process (the project's own
-runner.train.train_epoch on objects its builders made, as benchmarks/inprocess.py
+runner.fit.loop.train_epoch on objects its builders made, as benchmarks/inprocess.py
 does) and are timed by the CPU time of the training thread: on a shared machine
 that measures the work, not the share of the CPU this process was given
 (1 thread only).

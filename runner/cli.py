@@ -60,15 +60,15 @@ def hydra_overrides_of(args):
 
 
 def train(args) -> int:
-    """Check the whole command line first (runner/preflight.py: every point of a sweep, before
-    any runs), then launch it from what the check composed (runner/app.py)."""
+    """Check the whole command line first (runner/launch/preflight.py: every point of a sweep, before
+    any runs), then launch it from what the check composed (runner/launch/app.py)."""
     multirun = any(a in ("-m", "--multirun") for a in args)
     asks_info = any(a in HYDRA_INFO_FLAGS or a.startswith("--info") for a in args)
     if not asks_info:
-        from runner.startup import import_run_modules
+        from runner.launch.startup import import_run_modules
 
-        import_run_modules()  # before anything else imports torch: see runner/startup.py
-    from runner.resume import ResumeFolderError, expand_resume_folder
+        import_run_modules()  # before anything else imports torch: see runner/launch/startup.py
+    from runner.fit.resume import ResumeFolderError, expand_resume_folder
 
     try:
         args = expand_resume_folder(args, multirun)  # trainer.resume=<run dir>
@@ -76,8 +76,8 @@ def train(args) -> int:
         return _config_error(err)
     if asks_info:
         return _hydra_app(args)  # Hydra prints help, the config or its info; nothing runs
-    from runner import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
-    from runner.preflight import PreflightError, check
+    from runner.fit import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
+    from runner.launch.preflight import PreflightError, check
 
     args = [*args, *distributed.hydra_overrides(args)]
     overrides = hydra_overrides_of(args)
@@ -93,7 +93,7 @@ def train(args) -> int:
         print(f"runner: {problem}", file=sys.stderr)
         return 2
     if multirun:
-        from runner.resumable_sweep import ResumableSweepError
+        from runner.launch.resumable_sweep import ResumableSweepError
 
         try:
             chosen = _resumable_sweep_dir(overrides)
@@ -104,7 +104,7 @@ def train(args) -> int:
         args, overrides = [*args, *chosen], [*overrides, *chosen]
     if not _plain_command(args, configs[0]):
         return _hydra_app(args)
-    from runner.app import run_one, run_sweep
+    from runner.launch.app import run_one, run_sweep
 
     if multirun:
         run_sweep(overrides, sweep_dir)
@@ -115,8 +115,9 @@ def train(args) -> int:
 
 def _folder_problem(cfg, multirun: bool):
     """Why the run (or sweep) folder cannot be used (empty, or holding a run nobody asked to
-    resume or overwrite: runner/run_guard.py), or None. Ranks other than 0 write no folder."""
-    from runner import distributed, run_guard
+    resume or overwrite: runner/record/run_guard.py), or None. Ranks other than 0 write no folder."""
+    from runner.fit import distributed
+    from runner.record import run_guard
     from runner.errors import RunFault
 
     if distributed.launched_rank() != 0:
@@ -145,7 +146,7 @@ def _chosen_sweep_dir(overrides, cfg):
 def _resumable_sweep_dir(overrides) -> List[str]:
     """[hydra.sweep.dir=<folder>] for a sweep with trainer.resume=auto and no folder of its own:
     the same command must find the same numbered folders. Raises ResumableSweepError."""
-    from runner.resumable_sweep import prepare, wants_resumable_folder
+    from runner.launch.resumable_sweep import prepare, wants_resumable_folder
 
     if not wants_resumable_folder(overrides):
         return []
@@ -155,7 +156,7 @@ def _resumable_sweep_dir(overrides) -> List[str]:
 
 
 def _plain_command(args, cfg) -> bool:
-    """Overrides and -m alone, in the usual mode, not verbose: runner.app can launch it. Hydra's
+    """Overrides and -m alone, in the usual mode, not verbose: runner.launch.app can launch it. Hydra's
     other flags (--config-dir, -cn, ...), hydra.mode set by hand and hydra.verbose (which prints
     Hydra's own composition report) go through @hydra.main, which composes again."""
     flags_ok = all(a in ("-m", "--multirun") or not a.startswith("-") for a in args)
@@ -163,7 +164,7 @@ def _plain_command(args, cfg) -> bool:
 
 
 def _hydra_app(args) -> int:
-    from runner.app import train_app
+    from runner.launch.app import train_app
 
     sys.argv = ["runner train", *args]
     train_app()
@@ -176,25 +177,25 @@ def _config_error(err) -> int:
 
 
 def compare(args) -> int:
-    from runner.compare import main as compare_main
+    from runner.analyse.compare import main as compare_main
 
     return compare_main(args)
 
 
 def evaluate(args) -> int:
-    from runner.evaluate import main as evaluate_main
+    from runner.analyse.evaluate import main as evaluate_main
 
     return evaluate_main(args)
 
 
 def reproduce(args) -> int:
-    from runner.reproduce import main as reproduce_main
+    from runner.launch.reproduce import main as reproduce_main
 
     return reproduce_main(args)
 
 
 def gradcheck(args) -> int:
-    from runner.gradcheck import main as gradcheck_main
+    from runner.analyse.gradcheck import main as gradcheck_main
 
     return gradcheck_main(args)
 

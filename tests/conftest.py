@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import runner.train
+import runner.fit.loop
 from runner.cli import main
 
 ADVERSARIAL = Path(__file__).parent / "adversarial"
@@ -98,9 +98,9 @@ def cli_process(outputs):
 
 
 def dies_at_epoch_call(n, monkeypatch, error=RuntimeError("killed")):
-    """Make the n-th call of runner.train.train_epoch (counted across runs) raise `error`,
+    """Make the n-th call of runner.fit.loop.train_epoch (counted across runs) raise `error`,
     as a run killed or interrupted mid-training; returns the real function to put back."""
-    real_epoch = runner.train.train_epoch
+    real_epoch = runner.fit.loop.train_epoch
     calls = []
 
     def dies(*args, **kwargs):
@@ -109,5 +109,5 @@ def dies_at_epoch_call(n, monkeypatch, error=RuntimeError("killed")):
             raise error
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(runner.train, "train_epoch", dies)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", dies)
     return real_epoch

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from runner.checkpoint import load_checkpoint, load_weights
+from runner.record.checkpoint import load_checkpoint, load_weights
 from runner.cli import main
 from runner.errors import CheckpointError
 
@@ -108,7 +108,7 @@ def test_every_torch_load_reads_data_only():
             if owner == "pickle" and node.func.attr in ("load", "loads", "Unpickler"):
                 pickles.append(where.split(":")[0])
     assert loads and all(safe for _, safe in loads), [w for w, safe in loads if not safe]
-    assert set(pickles) <= {"runner/data.py"}, pickles
+    assert set(pickles) <= {"runner/build/data.py"}, pickles
 
 
 # ---------------------------------------------------------------- the shared load function

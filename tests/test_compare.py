@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from runner import stats
+from runner.analyse import stats
 from runner.cli import main as cli_main
-from runner.compare import group_runs, table_rows
-from runner.plots import epoch_envelope
-from runner.run_folders import Run
+from runner.analyse.compare import group_runs, table_rows
+from runner.analyse.plots import epoch_envelope
+from runner.record.run_folders import Run
 
 # ---------------------------------------------------------------- statistics, by hand
 
@@ -218,7 +218,7 @@ def test_a_failed_job_is_marked_in_the_manifest_and_in_compare(tmp_path, capsys)
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from runner.sweep_manifest import SweepManifest
+    from runner.launch.sweep_manifest import SweepManifest
 
     run = tmp_path / "sweep" / "0"
     (run / ".hydra").mkdir(parents=True)

@@ -3,7 +3,7 @@
 
 import pytest
 
-import runner.train
+import runner.fit.loop
 
 CASES = [
     # (override, words the message must contain)
@@ -29,7 +29,7 @@ CASES = [
 @pytest.fixture
 def no_data_loading(monkeypatch):
     calls = []
-    monkeypatch.setattr(runner.train, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded"))
+    monkeypatch.setattr(runner.fit.loop, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded"))
     return calls
 
 
@@ -90,7 +90,7 @@ MORE_CASES = [
     ("+model._target_=os.system", ["model._target_", "cannot name code", "os.system", "mlp"]),
     ("+_target_=os.system", ["_target_", "cannot name code"]),
     ("+trainer._target_=os.system", ["trainer._target_", "cannot name code"]),
-    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "runner.sweep_manifest.SweepManifest"]),
+    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "runner.launch.sweep_manifest.SweepManifest"]),
 ]
 
 
@@ -135,7 +135,7 @@ def test_bad_experiment_file_is_explained_naming_file_and_line(cli, no_data_load
 
 
 def test_a_required_value_given_on_the_command_line_is_accepted(experiment_file):
-    from runner.preflight import PreflightError, check
+    from runner.launch.preflight import PreflightError, check
 
     name = experiment_file("# @package _global_\nmodel:\n  hidden_sizes: ???\n")
     with pytest.raises(PreflightError, match="required"):

@@ -17,9 +17,9 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from runner.config import validate  # noqa: E402
+from runner.config.schema import validate  # noqa: E402
 from runner.paths import CONF_DIR  # noqa: E402
-from runner.preflight import PreflightError, check  # noqa: E402
+from runner.launch.preflight import PreflightError, check  # noqa: E402
 
 # Group choices whose keys the generated overrides may touch (each adds its own keys to the tree).
 CHOICES = [[], ["model=cnn"], ["model=lstm"], ["model=autoencoder"], ["optimizer=sgd"], ["scheduler=step"], ["scheduler=plateau"], ["early_stopping=time_limit"]]

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import runner.cpu_threads as cpu_threads
-from runner.cpu_threads import busy_cores_advice
+import runner.fit.cpu_threads as cpu_threads
+from runner.fit.cpu_threads import busy_cores_advice
 
 
 def test_advice_only_when_torch_threads_outnumber_the_idle_cores():

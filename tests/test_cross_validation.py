@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from conftest import TINY
-from runner.compare import group_runs, table_rows
-from runner.cross_validation import cross_validation_fold
-from runner.data import Dataset, SyntheticConfig, Split, load_dataset
+from runner.analyse.compare import group_runs, table_rows
+from runner.build.cross_validation import cross_validation_fold
+from runner.build.data import Dataset, SyntheticConfig, Split, load_dataset
 from runner.errors import ConfigError
-from runner.run_folders import Run
+from runner.record.run_folders import Run
 
 
 def numbered(n: int) -> Split:

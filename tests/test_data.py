@@ -2,7 +2,7 @@
 
 import torch
 
-from runner.data import MnistConfig, SyntheticConfig, batches, cache_dir, load_mnist, load_synthetic
+from runner.build.data import MnistConfig, SyntheticConfig, batches, cache_dir, load_mnist, load_synthetic
 
 
 def test_mnist_split_matches_nielsen_and_is_cached(tmp_path):
@@ -41,7 +41,7 @@ def test_batches_cover_the_permutation_once():
 
 
 def test_shift_moves_pixels_and_fills_zeros():
-    from runner.data import shift
+    from runner.build.data import shift
 
     image = torch.arange(1, 10, dtype=torch.float32).view(1, 1, 3, 3)
     down = shift(image, 1, 0)
@@ -51,7 +51,7 @@ def test_shift_moves_pixels_and_fills_zeros():
 
 
 def test_expanded_set_is_each_image_plus_four_shifts():
-    from runner.data import expand_by_shifts, shift
+    from runner.build.data import expand_by_shifts, shift
 
     data = load_synthetic(SyntheticConfig(train_size=6))
     big = expand_by_shifts(data.train)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from runner import distributed
+from runner.fit import distributed
 
 DDP = [*TINY, "trainer.strategy=ddp", "seed=7"]
 

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from runner.config import validate
-from runner.data import load_dataset
-from runner.early_stopping import EarlyStopping, EarlyStoppingConfig
-from runner.losses import build_loss
-from runner.models import build_model
-from runner.preflight import check
-from runner.tasks import Classification
-from runner.train import evaluate
+from runner.config.schema import validate
+from runner.build.data import load_dataset
+from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
+from runner.build.losses import build_loss
+from runner.build.models import build_model
+from runner.launch.preflight import check
+from runner.build.tasks import Classification
+from runner.fit.loop import evaluate
 
 
 def test_patience_counts_epochs_without_improvement():

@@ -5,7 +5,7 @@ import json
 
 import torch
 
-import runner.train
+import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
 
 
@@ -38,7 +38,7 @@ def test_ctrl_c_writes_results_and_a_checkpoint_to_resume_from(cli, outputs, mon
     assert results["epochs_run"] == 2 and results["test"]["accuracy"] is not None
     assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
 
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     second = cli(*args)
     assert second.code == 0
     results = strict_json(run_dir / "results.json")

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-import runner.train
+import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
 
 
@@ -55,7 +55,7 @@ def interrupted_run(cli, outputs, monkeypatch):
     args = ["train", *TINY, "trainer.epochs=3", f"hydra.run.dir={run_dir}", "trainer.resume=auto"]
     real_epoch = dies_at_epoch_call(2, monkeypatch, KeyboardInterrupt())
     cli(*args)
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     assert strict_json(run_dir / "results.json")["status"] == "interrupted"
     files = ["results.json", "metrics.csv", "test_predictions.csv", "checkpoints/best.pt", "checkpoints/last.pt"]
     return run_dir, args, {name: (run_dir / name).read_bytes() for name in files}

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from runner.config import validate
+from runner.config.schema import validate
 from runner.paths import CONF_DIR
-from runner.preflight import check
+from runner.launch.preflight import check
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")]
 
@@ -71,7 +71,7 @@ def test_speed_options_train_like_the_eager_loop_on_cuda(cli, outputs, name):
 
 
 def test_channels_last_is_on_for_a_cnn_on_cuda_by_default():
-    from runner.train import build
+    from runner.fit.loop import build
 
     cfg = validate(check(CNN)[0])
     parts = build(cfg, torch.device("cuda"))
@@ -84,8 +84,8 @@ def test_no_host_sync_inside_an_epoch(monkeypatch, options):
     """Between the first step and the epoch's metrics nothing waits for the GPU: no .item(), no
     blocking copy. The first epoch warms up (compiles, captures: those synchronise); the second
     runs under torch.cuda.set_sync_debug_mode("error"), which raises on any synchronising call."""
-    from runner.environment import seed_everything
-    from runner.train import build, make_step, train_epoch
+    from runner.fit.environment import seed_everything
+    from runner.fit.loop import build, make_step, train_epoch
 
     cfg = validate(check([*CNN, *options])[0])
     seed_everything(cfg.seed, False)

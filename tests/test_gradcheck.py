@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from runner.config import validate
-from runner.gradcheck import disable_dropout
-from runner.losses import LOSSES
-from runner.models import build_model
+from runner.config.schema import validate
+from runner.analyse.gradcheck import disable_dropout
+from runner.build.losses import LOSSES
+from runner.build.models import build_model
 from runner.paths import CONF_DIR
-from runner.preflight import check
+from runner.launch.preflight import check
 from runner.registry import Entry
-from runner.regularization import RegularizationConfig
+from runner.build.regularization import RegularizationConfig
 
 SYNTHETIC = ["data=synthetic", "data.train_size=8", "data.val_size=4", "data.test_size=4"]
 

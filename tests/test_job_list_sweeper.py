@@ -50,7 +50,7 @@ def test_a_sweep_inside_a_job_or_an_empty_list_is_refused_before_anything_runs(c
 
 
 def test_a_relaunched_job_list_lands_in_the_same_folders_and_skips_what_finished(cli, outputs):
-    from runner.resumable_sweep import RECORD, folder_for
+    from runner.launch.resumable_sweep import RECORD, folder_for
 
     sweep = ["-m", *TINY, "trainer.epochs=1", "hydra/sweeper=job_list", "hydra.sweeper.jobs=['seed=2','seed=0']", "trainer.resume=auto"]
     first = cli("train", *sweep)

@@ -12,15 +12,15 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import nn
 
-from runner.config import validate
-from runner.early_stopping import EarlyStopping, EarlyStoppingConfig
-from runner.losses import LOSSES, build_loss
-from runner.optim import OPTIMIZERS as OPTIMIZER_REGISTRY
-from runner.optim import build_optimizer
+from runner.config.schema import validate
+from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
+from runner.build.losses import LOSSES, build_loss
+from runner.build.optim import OPTIMIZERS as OPTIMIZER_REGISTRY
+from runner.build.optim import build_optimizer
 from runner.paths import CONF_DIR
-from runner.preflight import check
-from runner.regularization import RegularizationConfig, WeightNoise, build_hooks, param_groups, random_affine
-from runner.schedulers import SCHEDULERS, build_scheduler
+from runner.launch.preflight import check
+from runner.build.regularization import RegularizationConfig, WeightNoise, build_hooks, param_groups, random_affine
+from runner.build.schedulers import SCHEDULERS, build_scheduler
 
 # 256 training examples of 4 classes, 8x8 images; one thread; no progress bar.
 BASE = ["data=synthetic", "trainer.batch_size=32", "trainer.threads=1", "trainer.progress=false", "early_stopping=none",
@@ -503,7 +503,7 @@ def test_stopper_reports_its_reason():
 
 
 def test_groups_without_l2_are_merged_for_speed():
-    from runner.optim import merge_equal_groups
+    from runner.build.optim import merge_equal_groups
 
     groups = param_groups(tiny_model(), RegularizationConfig(l2=0.0), 100, 10)
     assert len(groups) == 2 and len(merge_equal_groups(groups)) == 1

@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-import runner.preflight
+import runner.launch.preflight
 from conftest import TINY
 
 # The preflight composes and validates every config; shape errors (a kernel larger
-# than its feature map) need the model built, which `runner.models.check_model` does.
-PREFLIGHT_BUILDS_MODELS = "check_model" in inspect.getsource(runner.preflight)
+# than its feature map) need the model built, which `runner.build.models.check_model` does.
+PREFLIGHT_BUILDS_MODELS = "check_model" in inspect.getsource(runner.launch.preflight)
 needs_model_preflight = pytest.mark.xfail(
-    not PREFLIGHT_BUILDS_MODELS, reason="the preflight does not call runner.models.check_model yet", strict=False
+    not PREFLIGHT_BUILDS_MODELS, reason="the preflight does not call runner.build.models.check_model yet", strict=False
 )
 
 

@@ -14,15 +14,15 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from torch import nn
 
-from runner.config import validate
+from runner.config.schema import validate
 from runner.errors import ConfigError
-from runner.losses import LOSSES
-from runner.models import MODELS, build_model, check_model
-from runner.models.activations import Maxout
-from runner.models.autoencoder import reconstruction_grid
-from runner.models.layers import ScaleAtTestDropout, make_dropout
+from runner.build.losses import LOSSES
+from runner.build.models import MODELS, build_model, check_model
+from runner.build.models.activations import Maxout
+from runner.build.models.autoencoder import reconstruction_grid
+from runner.build.models.layers import ScaleAtTestDropout, make_dropout
 from runner.paths import CONF_DIR
-from runner.train import fit
+from runner.fit.loop import fit
 
 MODEL_CONFIGS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 MNIST = (1, 28, 28)

@@ -1,5 +1,5 @@
 """Preemption (SIGTERM / SIGUSR1 / SIGUSR2, what SLURM sends) stops a run cleanly, and it resumes
-exactly; a damaged checkpoints/last.pt falls back to last.prev.pt (runner/signals.py, runner/resume.py)."""
+exactly; a damaged checkpoints/last.pt falls back to last.prev.pt (runner/fit/signals.py, runner/fit/resume.py)."""
 
 import json
 import os
@@ -11,9 +11,9 @@ import time
 import pytest
 import torch
 
-import runner.train
+import runner.fit.loop
 from conftest import dies_at_epoch_call
-from runner import signals
+from runner.fit import signals
 from test_determinism import metrics_without_time
 
 # ~0.2 s an epoch on a 2-core machine: slow enough to signal the run mid-way.
@@ -88,7 +88,7 @@ def test_a_truncated_last_pt_falls_back_to_last_prev_pt(cli, outputs, monkeypatc
         data = (folder / name).read_bytes()
         (folder / name).write_bytes(data[: len(data) // 2])  # a copy cut short
 
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     resumed = cli("train", *args, f"hydra.run.dir={cut}", "trainer.resume=auto")
     assert resumed.code == 0, resumed.err
     lines = [line for line in (resumed.out + resumed.err).splitlines() if "unreadable" in line]

@@ -6,8 +6,8 @@ import statistics
 
 import pytest
 
-from runner.reproduce_status import makespan, status_table
-from runner.reproduction_report import build, figure_entries, load_rows, to_markdown
+from runner.analyse.reproduce_status import makespan, status_table
+from runner.analyse.reproduction_report import build, figure_entries, load_rows, to_markdown
 
 
 def read_csv(path):
@@ -140,7 +140,7 @@ def test_an_ensemble_with_runs_missing_says_how_many_of_its_members_it_has(tmp_p
 
 
 def test_repository_rows_cover_the_documented_table():
-    from runner.reproduce import ROWS_DIR
+    from runner.launch.reproduce import ROWS_DIR
 
     ids = {row.id for row in load_rows(ROWS_DIR)}
     expected = {"N1", "N2", "N3a", "N3b", "N4", "N5", "N6a", "N6b", "N7", "N8", "N9", "N10", "N11", "N12", "N13", "N14", "N15"}
@@ -150,7 +150,7 @@ def test_repository_rows_cover_the_documented_table():
 def test_only_finished_runs_are_kept_and_a_preempted_one_is_run_again(tmp_path, monkeypatch):
     """A run stopped by a signal leaves results.json with status preempted: it must not be
     copied to experiments/results/, or the next `runner reproduce` would skip it for good."""
-    import runner.reproduce as reproduce
+    import runner.launch.reproduce as reproduce
 
     results_dir = tmp_path / "experiments" / "results"
     monkeypatch.setattr(reproduce, "RESULTS_DIR", results_dir)
@@ -203,7 +203,7 @@ def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_fir
     import argparse
     import re
 
-    import runner.reproduce as reproduce
+    import runner.launch.reproduce as reproduce
 
     rows_dir, kept, out = tmp_path / "rows", tmp_path / "results", tmp_path / "outputs"
     rows_dir.mkdir()
@@ -240,7 +240,7 @@ def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_fir
 def test_training_some_rows_still_reports_every_row(tmp_path, monkeypatch):
     """`runner reproduce N13 N14` after the other rows are done must not shrink the
     committed report to the two rows it trained: the table covers every kept row."""
-    import runner.reproduce as reproduce
+    import runner.launch.reproduce as reproduce
 
     rows_dir, kept, experiments = tmp_path / "rows", tmp_path / "results", tmp_path / "experiments"
     rows_dir.mkdir()

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-import runner.train
+import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
 from test_determinism import metrics_without_time
 
@@ -24,7 +24,7 @@ def test_cut_off_run_resumes_to_the_same_metrics_and_weights(cli, outputs, monke
     # Pretend the first process worked 1000 s: the run's wall time goes on from there.
     torch.save(dict(state, elapsed_s=1000.0), cut / "checkpoints" / "last.pt")
 
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     resumed = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
     assert resumed.code == 0
     assert "resuming" in resumed.out + resumed.err
@@ -48,7 +48,7 @@ def test_resume_from_a_run_folder_reuses_its_command_line(cli, outputs, monkeypa
     cut = outputs / "cut"
     real_epoch = dies_at_epoch_call(3, monkeypatch)
     assert cli("train", *ARGS, f"hydra.run.dir={cut}").code != 0
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
 
     resumed = cli("train", f"trainer.resume={cut}")  # nothing else: the folder's own overrides are reused
     assert resumed.code == 0, resumed.err

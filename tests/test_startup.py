@@ -81,19 +81,19 @@ FIRST_STEP_IMPORTS = textwrap.dedent(
     """
     import gc
     import sys
-    import runner.train
+    import runner.fit.loop
     from runner.cli import main
 
-    real = runner.train.train_epoch
+    real = runner.fit.loop.train_epoch
     NOT_NEEDED = ("torchvision", "tensorboard", "torch.utils.tensorboard", "matplotlib", "scipy", "submitit", "optuna", "pandas")
 
     def first_epoch(*args, **kwargs):
         print("loaded before the first step:", sorted(m for m in NOT_NEEDED if m in sys.modules), flush=True)
         print("collector enabled:", gc.isenabled(), "objects frozen:", gc.get_freeze_count() > 100_000, flush=True)
-        runner.train.train_epoch = real
+        runner.fit.loop.train_epoch = real
         return real(*args, **kwargs)
 
-    runner.train.train_epoch = first_epoch
+    runner.fit.loop.train_epoch = first_epoch
     main(sys.argv[1:])
     """
 )
@@ -104,6 +104,6 @@ def test_nothing_the_first_step_does_not_need_is_imported_before_it(outputs):
     proc = subprocess.run([sys.executable, "-c", FIRST_STEP_IMPORTS, *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "loaded before the first step: []" in proc.stdout, proc.stdout
-    # The imports ran with the cyclic garbage collector paused (runner/startup.py); it is back on for training.
+    # The imports ran with the cyclic garbage collector paused (runner/launch/startup.py); it is back on for training.
     assert "collector enabled: True objects frozen: True" in proc.stdout, proc.stdout
     assert list(outputs.rglob("events.out.tfevents*")), "TensorBoard events are still written (after the first epoch)"

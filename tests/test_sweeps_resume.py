@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
-import runner.train
+import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
-from runner.resumable_sweep import RECORD, command_key, folder_for
+from runner.launch.resumable_sweep import RECORD, command_key, folder_for
 
 SWEEP = ["-m", *TINY, "trainer.epochs=4", "optimizer.lr=0.2,0.5", "seed=0,1", "trainer.resume=auto"]
 
@@ -28,7 +28,7 @@ def test_a_relaunched_sweep_skips_finished_points_and_resumes_the_cut_off_one(cl
         (points[p] / "results.json").write_text(json.dumps({**results, "marker": p}))
     stamps = {p: (points[p] / "results.json").stat().st_mtime_ns for p in (0, 1, 3)}
 
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     again = cli("train", *SWEEP)
     assert again.code == 0, again.err
     assert f"resumable sweep in {sweep}" in again.out

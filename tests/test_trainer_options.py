@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import runner.speed
+import runner.fit.speed
 from conftest import TINY
-from runner.config import validate
-from runner.environment import resolve_device
-from runner.preflight import check
+from runner.config.schema import validate
+from runner.fit.environment import resolve_device
+from runner.launch.preflight import check
 
 # A CNN that fits the 8x8 synthetic images, with more than one channel between its conv layers.
 CNN = ["model=cnn", "model.conv=[{channels:8,kernel:3,padding:1,pool:2},{channels:8,kernel:3,padding:1}]", "model.fc=[16]",
@@ -43,7 +43,7 @@ def test_the_default_step_calls_the_module_itself():
     must cost what a plain loop costs)."""
     cfg = validate(check([*TINY])[0])
     model = torch.nn.Linear(2, 2)
-    assert runner.speed.training_forward(model, cfg.trainer, resolve_device("cpu")) is model
+    assert runner.fit.speed.training_forward(model, cfg.trainer, resolve_device("cpu")) is model
 
 
 def test_bf16_trains_on_the_cpu_under_autocast(cli, outputs):
@@ -69,14 +69,14 @@ def test_fp64_trains_in_float64_evaluates_alike_and_leaves_the_default_dtype_alo
 
 
 def test_bf16_forward_gives_fp32_outputs_for_the_loss():
-    forward = runner.speed.in_bf16(torch.nn.Linear(4, 3), "cpu", cache=True)
+    forward = runner.fit.speed.in_bf16(torch.nn.Linear(4, 3), "cpu", cache=True)
     assert forward(torch.randn(2, 4)).dtype == torch.float32
 
 
 def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch):
     converted = []
-    real = runner.speed.to_channels_last
-    monkeypatch.setattr(runner.speed, "to_channels_last", lambda model, data: converted.append(model) or real(model, data))
+    real = runner.fit.speed.to_channels_last
+    monkeypatch.setattr(runner.fit.speed, "to_channels_last", lambda model, data: converted.append(model) or real(model, data))
     plain = train(cli, outputs, "plain", *CNN, "trainer.channels_last=false")
     assert converted == []
     nhwc = train(cli, outputs, "nhwc", *CNN, "trainer.channels_last=true")
@@ -95,7 +95,7 @@ def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch
 
 
 def test_channels_last_is_nothing_to_do_for_a_model_without_conv_layers(cli, outputs, monkeypatch):
-    monkeypatch.setattr(runner.speed, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert"))
+    monkeypatch.setattr(runner.fit.speed, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert"))
     assert_loss_falls(train(cli, outputs, "mlp", "trainer.channels_last=true"))
 
 
@@ -145,7 +145,7 @@ def test_cuda_graph_step_warms_up_replays_runs_partial_batches_eagerly_and_recap
     """CudaGraphStep's bookkeeping, with the CUDA parts faked (tests/test_gpu.py runs the real ones)."""
     monkeypatch.setattr(torch.cuda, "CUDAGraph", FakeGraph)
     monkeypatch.setattr(torch.cuda, "graph", fake_capture)
-    monkeypatch.setattr(runner.speed, "on_side_stream", lambda fn, *args: fn(*args))
+    monkeypatch.setattr(runner.fit.speed, "on_side_stream", lambda fn, *args: fn(*args))
     FakeGraph.captures = 0
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     trained = []
@@ -163,7 +163,7 @@ def test_cuda_graph_step_warms_up_replays_runs_partial_batches_eagerly_and_recap
             work()
         return record
 
-    graphed = runner.speed.CudaGraphStep(step, optimizer, batch_size=2)
+    graphed = runner.fit.speed.CudaGraphStep(step, optimizer, batch_size=2)
     split = SimpleNamespace(x=torch.zeros(10))
     batches = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [5]]
     records = [graphed(split, torch.tensor(idx)) for idx in batches]

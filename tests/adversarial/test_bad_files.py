@@ -164,7 +164,7 @@ def test_curves_say_dashed_only_when_some_run_stopped_early(cli, sweep, tmp_path
     assert len(curves) == 2 and all("mean over seeds" in t for t in curves.values()), plot_titles
     assert not any("dashed" in t for t in curves.values()), curves  # every pooled run trained its 3 epochs
 
-    from runner.plots import plot_curves
+    from runner.analyse.plots import plot_curves
 
     whole = [{"epoch": e, "val/accuracy": 0.5 + 0.1 * e} for e in (1, 2, 3)]
     stopped = whole[:2]

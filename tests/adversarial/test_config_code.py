@@ -29,7 +29,7 @@ hydra:
 """
 
 
-@pytest.mark.parametrize("target", ["hydra.experimental.callbacks.Path.write_text", "pathlib.Path.write_text", "runner.sweep_manifest.os.system"])
+@pytest.mark.parametrize("target", ["hydra.experimental.callbacks.Path.write_text", "pathlib.Path.write_text", "runner.launch.sweep_manifest.os.system"])
 def test_a_callback_that_writes_a_pth_file_is_refused(cli, outputs, experiment_file, canary, target):
     name = experiment_file(write_text_payload(target, canary))
     result = cli("train", *TINY, f"+experiment={name}")
@@ -41,7 +41,7 @@ def test_an_allowed_target_cannot_take_arguments(cli, experiment_file, canary):
     name = experiment_file(f"""# @package _global_
 hydra:
   callbacks:
-    x: {{_target_: runner.sweep_manifest.SweepManifest, _args_: ["{canary}"]}}
+    x: {{_target_: runner.launch.sweep_manifest.SweepManifest, _args_: ["{canary}"]}}
 """)
     refused(cli("train", *TINY, f"+experiment={name}"), "hydra.callbacks.x._args_", "cannot pass arguments")
     assert not canary.exists()
@@ -198,9 +198,9 @@ def test_a_huge_sweep_is_refused_unless_confirmed(cli, outputs):
 
 
 def test_a_big_sweep_says_how_long_its_check_takes(cli, outputs, monkeypatch):
-    import runner.app
+    import runner.launch.app
 
-    monkeypatch.setattr(runner.app, "run_sweep", lambda *a, **k: None)  # the check is what is measured
+    monkeypatch.setattr(runner.launch.app, "run_sweep", lambda *a, **k: None)  # the check is what is measured
     result = cli("train", "-m", *TINY, "seed=" + ",".join(map(str, range(60))))
     assert result.code == 0, result.err
     assert "checking 60 sweep points before the first runs (about" in result.err

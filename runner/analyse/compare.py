@@ -1,0 +1,411 @@
+"""`runner compare`: group finished runs by the settings that differ between
+them (seeds and cross-validation folds pooled), tabulate test accuracy mean ± std
+per group, test each group against the best one (Welch), and draw the curves.
+
+Writes comparison.md, comparison.csv and comparison_*.png into the sweep folder
+(or --out) and prints the Markdown on the console.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from runner.analyse import stats
+from runner.record.run_folders import Run, find_runs, is_run_folder, read_runs
+
+POOLED = ("seed", "data.cv_fold")  # settings averaged over, never grouped by (--pool adds more)
+UNSET = "(unset)"  # a setting some runs give and others leave at its default
+METRIC_COLUMNS = ["n", "n_diverged", "test_acc_mean", "test_acc_std", "best_val_acc_mean", "epochs_to_best_mean", "wall_time_s_mean"]
+AGAINST_BEST_COLUMNS = ["diff_vs_best", "diff_ci_low", "diff_ci_high", "p_vs_best"]
+# Columns where bigger is better sort best-first (descending) by default.
+DESCENDING = {"n", "test_acc_mean", "best_val_acc_mean"}
+# results.json entries compare reads as numbers: anything else there (a string, a list) means a
+# damaged or hand-made file, and such a run would be counted in n without a score.
+NUMERIC = (("test", "accuracy"), ("test", "loss"), ("val", "accuracy"), ("val", "loss"), ("train", "accuracy"), ("train", "loss"),
+           (None, "best_epoch"), (None, "wall_time_s"))
+PLOTS = {
+    "val_accuracy": ("val/accuracy", "validation accuracy (%)", True),
+    "train_loss": ("train/loss", "training loss", False),
+}
+
+
+@dataclass
+class Group:
+    label: str
+    settings: Dict[str, str]  # the differing settings that define the group
+    runs: List[Run] = field(default_factory=list)  # the finished runs its statistics pool
+    diverged: List[Run] = field(default_factory=list)  # its diverged runs, pooled only with --include-diverged
+
+    @property
+    def diverged_left_out(self) -> List[Run]:
+        return [d for d in self.diverged if not any(d is r for r in self.runs)]
+
+    def values(self, pick) -> List[float]:
+        out = []
+        for run in self.runs:
+            value = pick(run.results)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                out.append(float(value))
+        return out
+
+    @property
+    def test_accuracy(self) -> List[float]:
+        return self.values(lambda r: r["test"].get("accuracy"))
+
+
+def corrupt_entry(results: dict) -> Optional[str]:
+    """What makes a readable results.json unusable: an entry compare needs that is not a number."""
+    for part, key in NUMERIC:
+        holder = results if part is None else results.get(part)
+        if holder is None:  # train is absent from older results; test and val are checked on reading
+            continue
+        if not isinstance(holder, dict):
+            return f"{part} is {holder!r} ({type(holder).__name__}), not an object"
+        value = holder.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{key if part is None else part + '.' + key} is {value!r} ({type(value).__name__}), not a number"
+    if results.get("task") == "classification" and results["test"].get("accuracy") is None:
+        return "test.accuracy is missing for a classification run"  # it would count in n with no score
+    return None
+
+
+def leave_out_corrupt(runs: Sequence[Run]) -> None:
+    """A run whose results.json holds a non-number where a score belongs is named and left out
+    (as an unreadable one is), rather than counted in n with no score behind it."""
+    for run in runs:
+        problem = corrupt_entry(run.results) if run.results is not None else None
+        if problem:
+            run.problems.append(f"{run.path / 'results.json'}: {problem}; run left out")
+            run.results = None
+
+
+def diverged(run: Run) -> bool:
+    """Stopped by the divergence rule, or tested with a non-finite loss (NaN weights score by chance)."""
+    results = run.results or {}
+    losses = [results[part].get("loss") for part in ("train", "val", "test") if isinstance(results.get(part), dict)]
+    return results.get("stop_reason") == "diverged" or any(isinstance(v, float) and not math.isfinite(v) for v in losses)
+
+
+def varying_keys(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[str]:
+    """Settings whose value differs between runs (a setting absent from some runs differs too)."""
+    keys: List[str] = []
+    for run in runs:
+        keys += [k for k in run.settings if k not in keys and k not in pooled]
+    return [k for k in keys if len({run.settings.get(k, UNSET) for run in runs}) > 1]
+
+
+def group_runs(runs: Sequence[Run], pooled: Sequence[str] = POOLED, include_diverged: bool = False) -> List[Group]:
+    """Groups of the finished runs; diverged runs are marked, and pooled only if include_diverged.
+    Groups come from all runs, so leaving diverged ones out never merges or renames a group."""
+    keys = varying_keys(runs, pooled)
+    groups: Dict[tuple, Group] = {}
+    for run in runs:
+        settings = {k: run.settings.get(k, UNSET) for k in keys}
+        label = " ".join(f"{k}={v}" for k, v in settings.items()) or "all runs"
+        group = groups.setdefault(tuple(settings.items()), Group(label, settings))
+        if diverged(run):
+            group.diverged.append(run)
+        if include_diverged or not diverged(run):
+            group.runs.append(run)
+    return list(groups.values())
+
+
+def best_group(groups: Sequence[Group]) -> Optional[Group]:
+    scored = [g for g in groups if g.test_accuracy]
+    return max(scored, key=lambda g: stats.mean(g.test_accuracy)) if scored else None
+
+
+def table_rows(groups: Sequence[Group]) -> List[dict]:
+    best = best_group(groups)
+    rows = []
+    for group in groups:
+        test = group.test_accuracy
+        row = {"group": group.label, **group.settings, "n": len(group.runs), "n_diverged": len(group.diverged)}
+        row["test_acc_mean"] = stats.mean(test)
+        row["test_acc_std"] = stats.std(test)
+        row["best_val_acc_mean"] = stats.mean(group.values(lambda r: r["val"].get("accuracy")))
+        row["epochs_to_best_mean"] = stats.mean(group.values(lambda r: r.get("best_epoch")))
+        row["wall_time_s_mean"] = stats.mean(group.values(lambda r: r.get("wall_time_s")))
+        welch = stats.welch(best.test_accuracy, test) if best is not None and group is not best else None
+        row["diff_vs_best"] = welch.diff if welch else math.nan
+        row["diff_ci_low"] = welch.ci_low if welch else math.nan
+        row["diff_ci_high"] = welch.ci_high if welch else math.nan
+        row["p_vs_best"] = welch.p if welch else math.nan
+        row["_welch"] = welch
+        row["_best"] = group is best
+        rows.append(row)
+    return rows
+
+
+def sort_rows(rows: List[dict], column: str, descending: Optional[bool] = None) -> List[dict]:
+    if descending is None:
+        descending = column in DESCENDING
+
+    def key(row):
+        value = row.get(column)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return (1, 0.0, str(value))  # text after numbers
+        return (1, 0.0, "") if math.isnan(number) else (0, -number if descending else number, "")
+
+    return sorted(rows, key=key)
+
+
+def resolve_column(name: str, columns: Sequence[str]) -> str:
+    """An exact column name, or an unambiguous prefix of one (`--sort wall` -> wall_time_s_mean)."""
+    if name in columns:
+        return name
+    matches = [c for c in columns if c.startswith(name)]
+    if len(matches) == 1:
+        return matches[0]
+    raise ValueError(f"unknown column '{name}' for --sort; choose one of: {', '.join(columns)}")
+
+
+# ---------------------------------------------------------------- output
+
+
+def _pct(x: float, digits: int = 2) -> str:
+    return "—" if math.isnan(x) else f"{100 * x:.{digits}f}"
+
+
+def _num(x: float, digits: int = 1) -> str:
+    return "—" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _signed_pp(x: float) -> str:
+    return "—" if math.isnan(x) else f"{100 * x:+.2f}"
+
+
+def _n_cell(row: dict, group: Group) -> str:
+    """n, and how many diverged runs it holds (--include-diverged) or leaves out (the default)."""
+    if not group.diverged:
+        return str(row["n"])
+    left_out = len(group.diverged_left_out)
+    return f"{row['n']} (+{left_out} diverged, left out)" if left_out else f"{row['n']} (incl. {len(group.diverged)} diverged)"
+
+
+def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources: Sequence[Path], plots: Sequence[str], pooled: Sequence[str] = POOLED) -> str:
+    finished = sum(r.status == "finished" for r in runs)
+    n_diverged = sum(len(g.diverged) for g in groups)
+    shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
+    lines = [
+        "# Comparison",
+        "",
+        f"Runs: {len(runs)} found, {finished} finished{f' ({n_diverged} diverged)' if n_diverged else ''}, from {', '.join(str(s) for s in sources)}.",
+        f"Groups are the settings that differ between runs; pooled within a group: {', '.join(shown)}. "
+        "Best = the epoch picked by `early_stopping.monitor` (the weights that were tested).",
+        "",
+        "| group | n | test acc % (mean ± std) | best val acc % | epochs to best | wall time s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    by_label = {g.label: g for g in groups}
+    for row in rows:
+        spread = "" if math.isnan(row["test_acc_std"]) else f" ± {_pct(row['test_acc_std'])}"
+        lines.append(
+            f"| {row['group']}{' (best)' if row['_best'] else ''} | {_n_cell(row, by_label[row['group']])} | {_pct(row['test_acc_mean'])}{spread}"
+            f" | {_pct(row['best_val_acc_mean'])} | {_num(row['epochs_to_best_mean'])} | {_num(row['wall_time_s_mean'])} |"
+        )
+    lines += _against_best(rows)
+    lines += _seed_notes(groups, pooled)
+    lines += _diverged_notes(groups)
+    lines += _run_notes(runs)
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
+    return "\n".join(lines) + "\n"
+
+
+def _against_best(rows: List[dict]) -> List[str]:
+    compared = [r for r in rows if r["_welch"] is not None]
+    best = next((r for r in rows if r["_best"]), None)
+    if best is None or not compared:
+        return []
+    lines = [
+        "",
+        f"## Test accuracy against the best group ({best['group']})",
+        "",
+        "Difference of means (best − group) in percentage points, 95% confidence interval and "
+        "p-value of Welch's t-test (unequal variances).",
+        "",
+        "| group | n (best vs group) | difference pp | 95% CI pp | p |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in compared:
+        welch = row["_welch"]
+        if welch.defined:
+            ci, p = f"[{_signed_pp(welch.ci_low)}, {_signed_pp(welch.ci_high)}]", f"{welch.p:.3g}"
+        else:
+            why = "needs ≥ 2 finished runs per group" if min(welch.n_a, welch.n_b) < 2 else "no spread: every run scored the same"
+            ci, p = f"n/a ({why})", "n/a"
+        lines.append(f"| {row['group']} | {welch.n_a} vs {welch.n_b} | {_signed_pp(welch.diff)} | {ci} | {p} |")
+    if len(compared) > 1:
+        lines += ["", f"{len(compared)} tests against the best group: p-values are not corrected for multiple comparisons."]
+    return lines
+
+
+def _seed_notes(groups: Sequence[Group], pooled: Sequence[str] = POOLED) -> List[str]:
+    """Honesty checks: groups should be compared on the same seeds (folds, ...), each one once."""
+    notes = []
+    seed_sets = {g.label: [pooled_label(r, pooled) for r in g.runs] for g in groups}
+    what = "seed" if all(s.isdigit() or s == "None" for v in seed_sets.values() for s in v) else ""
+    for label, seeds in seed_sets.items():
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            notes.append(f"- {label}: {what + ' ' if what else ''}{', '.join(repeated)} appears more than once (the same run made twice, or folders from two sweeps?)")
+    if len({tuple(sorted(set(s))) for s in seed_sets.values()}) > 1:
+        runs_of = "seeds" if what else f"{'/'.join(pooled)} values"
+        notes.append(f"- the groups did not all run the same {runs_of}: " + "; ".join(f"{k}: {', '.join(sorted(set(v)))}" for k, v in seed_sets.items()))
+    return ["", "## Notes", ""] + notes if notes else []
+
+
+def pooled_label(run: Run, pooled: Sequence[str] = POOLED) -> str:
+    """What tells a group's runs apart: the seed ("3"), or e.g. "seed=1 cv_fold=2" when more is pooled."""
+    settings = run.settings
+    others = [f"{k.rsplit('.', 1)[-1]}={settings[k]}" for k in pooled if k != "seed" and k in settings]
+    if not others:
+        return str(run.seed)
+    return " ".join(([f"seed={settings['seed']}"] if "seed" in settings else []) + others)
+
+
+def _diverged_notes(groups: Sequence[Group]) -> List[str]:
+    lines = []
+    for group in groups:
+        for run in group.diverged:
+            at = (run.results or {}).get("diverged_at") or {}
+            when = f"at epoch {at.get('epoch')}" if isinstance(at, dict) and at.get("epoch") is not None else "(a non-finite loss)"
+            left_out = any(run is r for r in group.diverged_left_out)
+            kept = "left out of the statistics (--include-diverged pools it)" if left_out else "pooled (--include-diverged)"
+            lines.append(f"- {run.path} ({' '.join(run.overrides)}): diverged {when}; {kept}")
+    return ["", "## Diverged", ""] + lines if lines else []
+
+
+def _run_notes(runs: List[Run]) -> List[str]:
+    lines = []
+    unfinished = [r for r in runs if r.status not in ("finished", "unreadable")]
+    if unfinished:
+        lines += ["", "## Not finished", ""]
+        for run in unfinished:
+            what = f"failed: {run.error.splitlines()[-1]}" if run.status == "failed" and run.error else f"{run.status}, {len(run.metrics)} epochs logged so far"
+            lines.append(f"- {run.path} ({' '.join(run.overrides)}): {what}")
+    problems = [p for r in runs for p in r.problems]
+    if problems:
+        lines += ["", "## Unreadable files", ""] + [f"- {p}" for p in problems]
+    return lines
+
+
+def write_csv(rows: List[dict], path: Path) -> None:
+    columns = [c for c in rows[0] if not c.startswith("_")] if rows else ["group"] + METRIC_COLUMNS
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+
+
+def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -> List[str]:
+    from runner.analyse import plots  # matplotlib is slow to import: only when there is something to draw
+
+    written = []
+    curves = {g.label: [r.metrics for r in g.runs if r.metrics] for g in groups}
+    for name, (column, ylabel, percent) in PLOTS.items():
+        file = f"comparison_{name}.png"
+        if plots.plot_curves(curves, column, ylabel, out / file, percent=percent):
+            written.append(file)
+    points = {g.label: [(pooled_label(r, pooled), r.results["test"]["accuracy"]) for r in g.runs if isinstance(r.results["test"].get("accuracy"), (int, float))] for g in groups}
+    if any(points.values()):
+        plots.plot_points(points, "test accuracy (%)", out / "comparison_test_accuracy.png")
+        written.append("comparison_test_accuracy.png")
+    return written
+
+
+# ---------------------------------------------------------------- command
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="runner compare",
+        description="Compare the runs of a sweep (or any run folders). Runs are grouped by the overrides that\n"
+        "differ between them; seeds and cross-validation folds (data.cv_fold) are pooled within a group.\n"
+        "Per group: test accuracy mean ± std, best validation accuracy, epochs to best, wall time; each\n"
+        "group against the best one: difference of test accuracy with a 95% confidence interval and\n"
+        "Welch's t-test; curves and per-seed plots. Works on a sweep that is still running (unfinished\n"
+        "runs are listed); unreadable files, and results.json files holding a non-number where a score\n"
+        "belongs, are named and the run skipped. Diverged runs (stop_reason diverged, or a non-finite loss)\n"
+        "are marked in the table and left out of the statistics and plots unless --include-diverged.\n"
+        "Writes comparison.md, comparison.csv and comparison_*.png, and prints the table.",
+        epilog="examples:\n"
+        "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000\n"
+        "  runner compare outputs/sweeps/2025-01-31 --sort wall_time_s_mean --out /tmp/report\n"
+        "  runner compare outputs/runs/2025-01-31/10-* --out reports/lr\n"
+        "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000 --pool optimizer.lr   # lr pooled too\n\n"
+        "sort columns: group, the differing settings (e.g. model.activation), " + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a sweep folder (searched recursively) or run folders")
+    parser.add_argument("--sort", default="test_acc_mean", metavar="COLUMN", help="column to sort by, or a unique prefix of it (default: test_acc_mean)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--ascending", dest="descending", action="store_false", default=None, help="smallest first")
+    order.add_argument("--descending", dest="descending", action="store_true", help="largest first (default for n and accuracies)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where to write comparison.{md,csv} and the plots (default: the sweep folder)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
+    parser.add_argument(
+        "--include-diverged", action="store_true",
+        help="pool diverged runs (stop_reason diverged, or a non-finite loss) into their groups' statistics and plots; "
+        "by default they are marked in the table and left out, since NaN weights score by chance",
+    )
+    parser.add_argument(
+        "--pool", action="append", default=[], metavar="KEY",
+        help=f"also pool this setting within groups instead of grouping by it (repeatable; always pooled: {', '.join(POOLED)})",
+    )
+    return parser.parse_args(argv)
+
+
+def output_folder(paths: Sequence[Path]) -> Path:
+    """The sweep folder given; for several folders (or run folders), the folder that holds them all."""
+    common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+    return common.parent if is_run_folder(common) else common
+
+
+def main(argv) -> int:
+    args = parse_args(argv)
+    for path in args.paths:
+        if not path.is_dir():
+            print(f"runner compare: no such folder: {path}", file=sys.stderr)
+            return 2
+    folders = [run for path in args.paths for run in find_runs(path)]
+    if not folders:
+        names = ", ".join(str(p) for p in args.paths)
+        print(f"runner compare: no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)", file=sys.stderr)
+        return 2
+    runs = read_runs(dict.fromkeys(folders))  # a folder given twice counts once
+    leave_out_corrupt(runs)
+    for problem in (p for r in runs for p in r.problems):
+        print(f"runner compare: {problem}", file=sys.stderr)
+
+    finished = [r for r in runs if r.status == "finished"]
+    pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in args.pool)]))
+    groups = group_runs(finished, pooled, args.include_diverged)
+    rows = table_rows(groups)
+    columns = [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
+    try:
+        rows = sort_rows(rows, resolve_column(args.sort, columns), args.descending)
+    except ValueError as err:
+        print(f"runner compare: {err}", file=sys.stderr)
+        return 2
+
+    out = args.out or output_folder(args.paths)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = draw_plots(groups, out, pooled) if groups and not args.no_plots else []
+    report = markdown(rows, groups, runs, args.paths, plots, pooled)
+    (out / "comparison.md").write_text(report)
+    write_csv(rows, out / "comparison.csv")
+    print(report)
+    if not finished:
+        print("runner compare: no finished runs yet", file=sys.stderr)
+    print(f"wrote {out / 'comparison.md'}, comparison.csv" + "".join(f", {p}" for p in plots))
+    return 0

@@ -1,0 +1,312 @@
+"""`runner evaluate RUN_DIR [overrides]`: test a run's saved weights again, from
+the run folder alone: the model is rebuilt from .hydra/config.yaml, the weights
+come from checkpoints/best.pt, and the test split is scored with the same
+`evaluate` that `fit` used, so on the same data the accuracy equals results.json's.
+Adds a confusion matrix (PNG, Markdown, CSV) in RUN_DIR/evaluation[_<overrides>]/.
+
+Overrides change the data or the trainer's evaluation settings only
+(`data.noise=0.8`, `data=mnist`, `trainer.device=cpu`): the model is fixed by
+the checkpoint.
+"""
+
+import argparse
+import csv
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from runner.errors import CheckpointError, ConfigError
+
+CHANGEABLE = ("data", "trainer")  # top-level keys an override may touch
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: Optional[float]  # None for models that do not classify (autoencoders)
+    confusion: List[List[int]]  # [true class][predicted class] -> count; [] when not classifying
+    checkpoint: Path
+    checkpoint_epoch: Optional[int]
+    overrides: List[str]
+
+    @property
+    def labels(self) -> List[str]:
+        return [str(i) for i in range(len(self.confusion))]
+
+
+class EvaluateError(Exception):
+    """Bad input; str() is the one line shown to the user."""
+
+
+# ---------------------------------------------------------------- config
+
+
+def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
+    """The run's own composed config, with `overrides` applied to its data/trainer groups."""
+    saved_file = run_dir / ".hydra" / "config.yaml"
+    if not saved_file.exists():
+        raise EvaluateError(f"{run_dir}: not a run folder (no .hydra/config.yaml)")
+    from runner.config.schema import RunConfig
+
+    saved = _load_config(saved_file)
+    try:
+        # Typed like a freshly composed config, so that validate() returns dataclasses.
+        cfg = OmegaConf.merge(OmegaConf.structured(RunConfig), saved)
+    except OmegaConfBaseException as err:
+        raise EvaluateError(f"{saved_file}: does not fit the current config schema: {_first_line(err)}") from None
+    # A group added to the project after this run was made takes its default (it cannot matter for testing).
+    absent = [key for key in cfg if OmegaConf.is_missing(cfg, key)]
+    if absent:
+        defaults = _compose([])
+        for key in absent:
+            cfg[key] = defaults[key]
+    if not overrides:
+        return cfg
+    touched = _top_level_keys(overrides)
+    wrong = sorted(touched - set(CHANGEABLE))
+    if wrong:
+        raise EvaluateError(f"overrides may change {' and '.join(CHANGEABLE)} only (the model comes from the checkpoint); got: {', '.join(wrong)}")
+    # Compose the run's command line + the new overrides, so that group choices
+    # (`data=mnist`) and values (`data.noise=0.8`) mean what they mean for `runner train`.
+    composed = _compose(_run_overrides(run_dir) + list(overrides))
+    for key in touched:
+        cfg[key] = composed[key]
+    return cfg
+
+
+def _load_config(file: Path) -> DictConfig:
+    """The saved config as written by Hydra; a damaged or hand-edited file is named, not a traceback."""
+    import yaml
+
+    try:
+        return OmegaConf.load(file)
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise EvaluateError(f"{file}: not readable YAML ({err.problem or err.context}{where})") from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, OmegaConfBaseException, TypeError) as err:
+        raise EvaluateError(f"{file}: not readable YAML ({_first_line(err)})") from None
+
+
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _top_level_keys(overrides: List[str]) -> set:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as err:
+        raise EvaluateError(f"bad override: {_first_line(err)}") from None
+    return {o.key_or_group.split(".")[0].split("/")[0] for o in parsed}
+
+
+def _run_overrides(run_dir: Path) -> List[str]:
+    from runner.record.run_folders import saved_overrides
+
+    try:
+        return saved_overrides(run_dir / ".hydra" / "overrides.yaml")
+    except ValueError as err:  # not YAML, or not a list of strings: names the file
+        raise EvaluateError(str(err)) from None
+
+
+def _compose(overrides: List[str]) -> DictConfig:
+    """Compose and check as `runner train` does (runner/launch/preflight.py): a shared folder's saved
+    overrides are untrusted like any command line. Its hydra.* overrides are dropped: where the
+    original run wrote, and how it was launched, are not this command's concern."""
+    from runner.launch.preflight import PreflightError, check
+
+    kept = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    try:
+        return check(kept)[0]
+    except PreflightError as err:
+        raise EvaluateError(f"cannot compose the config with {' '.join(kept) or 'no overrides'}: {err}") from None
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Evaluation:
+    from runner.config.schema import validate
+    from runner.fit.speed import default_dtype
+
+    run_cfg = validate(cfg)
+    with default_dtype(run_cfg.trainer.precision):  # an fp64 run is evaluated in fp64, as fit tested it
+        return _evaluate_run(run_cfg, checkpoint, overrides)
+
+
+def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation:
+    from runner.record.checkpoint import load_checkpoint, load_weights
+    from runner.build.data import load_dataset
+    from runner.fit.environment import resolve_device
+    from runner.build.losses import build_loss
+    from runner.fit import speed
+    from runner.build.models import build_model
+    from runner.build.tasks import task_of
+    from runner.fit.loop import evaluate
+
+    device = resolve_device(run_cfg.trainer.device)
+    if run_cfg.trainer.threads:
+        torch.set_num_threads(run_cfg.trainer.threads)
+    data = load_dataset(run_cfg.data).to(device, torch.get_default_dtype())
+    model = build_model(run_cfg.model, run_cfg.regularization, data.input_shape, data.num_classes)
+    state = load_checkpoint(checkpoint, keys=("model",))  # data only; CheckpointError names the file
+    load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
+    model.to(device)
+    if speed.wants_channels_last(run_cfg.trainer.channels_last, model, device, run_cfg.trainer.precision):
+        data = speed.to_channels_last(model, data)  # the layout fit tested in (faster, and the same numbers)
+    task = task_of(model)
+    # The same loss and the same `evaluate` as fit's test step: same numbers on the same data.
+    metrics = evaluate(model, task, data.test, build_loss(run_cfg.loss, run_cfg.regularization), run_cfg.trainer.eval_batch_size)
+    confusion = confusion_matrix(model, data.test, data.num_classes, run_cfg.trainer.eval_batch_size) if task.name == "classification" else []
+    return Evaluation(metrics["loss"], metrics.get("accuracy"), confusion, checkpoint, state.get("epoch"), list(overrides))
+
+
+@torch.inference_mode()
+def confusion_matrix(model, split, num_classes: int, batch_size: int) -> List[List[int]]:
+    model.eval()
+    predicted = torch.cat([model(split.x[s : s + batch_size]).argmax(1) for s in range(0, len(split), batch_size)])
+    counts = torch.bincount(split.y * num_classes + predicted, minlength=num_classes * num_classes)
+    return counts.view(num_classes, num_classes).tolist()
+
+
+# ---------------------------------------------------------------- output
+
+
+def confusion_markdown(result: Evaluation) -> str:
+    labels = result.labels
+    lines = [
+        "| true \\ predicted | " + " | ".join(labels) + " | correct % |",
+        "|---|" + "---:|" * (len(labels) + 1),
+    ]
+    for label, row in zip(labels, result.confusion):
+        total = sum(row)
+        recall = f"{100 * row[int(label)] / total:.2f}" if total else "—"
+        lines.append(f"| **{label}** | " + " | ".join(str(c) for c in row) + f" | {recall} |")
+    return "\n".join(lines)
+
+
+def summary(result: Evaluation) -> str:
+    text = f"test loss {result.loss:.4f}"
+    return text + (f", test accuracy {100 * result.accuracy:.2f}%" if result.accuracy is not None else "")
+
+
+def write_outputs(result: Evaluation, run_dir: Path, out: Path) -> List[str]:
+    """evaluation.json always; the confusion matrix as PNG, Markdown and CSV for classifiers."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "test": {"loss": result.loss, "accuracy": result.accuracy},
+        "checkpoint": str(result.checkpoint),
+        "checkpoint_epoch": result.checkpoint_epoch,
+        "overrides": result.overrides,
+        "confusion_matrix": result.confusion,
+    }
+    (out / "evaluation.json").write_text(json.dumps(record, indent=2) + "\n")
+    if not result.confusion:
+        return ["evaluation.json"]
+
+    from runner.analyse import plots
+
+    where = f"{run_dir.parent.name}/{run_dir.name}, {result.checkpoint.name}" + (f", {' '.join(result.overrides)}" if result.overrides else "")
+    plots.plot_confusion(result.confusion, result.labels, out / "confusion_matrix.png", f"{summary(result)}\n({where})")
+    with open(out / "confusion_matrix.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["true \\ predicted", *result.labels])
+        writer.writerows([label, *row] for label, row in zip(result.labels, result.confusion))
+    header = f"# Evaluation of {run_dir}\n\nCheckpoint {result.checkpoint} (epoch {result.checkpoint_epoch})"
+    header += f", overrides: `{' '.join(result.overrides)}`" if result.overrides else ""
+    (out / "confusion_matrix.md").write_text(f"{header}\n\n{summary(result)}\n\n{confusion_markdown(result)}\n")
+    return ["evaluation.json", "confusion_matrix.png", "confusion_matrix.md", "confusion_matrix.csv"]
+
+
+def output_folder(run_dir: Path, overrides: List[str]) -> Path:
+    """evaluation/ for the run's own data; evaluation_<overrides>/ otherwise, so both can coexist."""
+    if not overrides:
+        return run_dir / "evaluation"
+    return run_dir / ("evaluation_" + re.sub(r"[^A-Za-z0-9_.=,+-]", "_", ",".join(overrides))[:120])
+
+
+def _results(run_dir: Path) -> Optional[dict]:
+    try:
+        results = json.loads((run_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) else None
+
+
+# ---------------------------------------------------------------- command
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="runner evaluate",
+        description="Test a run's saved weights again: rebuild the model from RUN_DIR/.hydra/config.yaml, load\n"
+        "checkpoints/best.pt, report test loss and accuracy (equal to results.json's on the same data;\n"
+        "exit code 1 if not) and write a confusion matrix (PNG, Markdown, CSV) into RUN_DIR/evaluation/.",
+        epilog="examples:\n"
+        "  runner evaluate outputs/runs/2025-01-31/12-00-00-000000\n"
+        "  runner evaluate outputs/sweeps/2025-01-31/12-00-00-000000/3 data.noise=0.8   # harder test data\n"
+        "  runner evaluate RUN_DIR trainer.device=cpu --checkpoint last",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder (holds .hydra/ and checkpoints/)")
+    parser.add_argument("overrides", nargs="*", help=f"overrides of {' and '.join(CHANGEABLE)} (Hydra syntax, as for `runner train`)")
+    parser.add_argument("--checkpoint", choices=("best", "last"), help="which weights (default: the ones results.json was tested with, else best)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where to write (default: RUN_DIR/evaluation[_<overrides>])")
+    return parser.parse_args(argv)
+
+
+def main(argv) -> int:
+    args = parse_args(argv)
+    run_dir = args.run_dir
+    if not run_dir.is_dir():
+        print(f"runner evaluate: no such folder: {run_dir}", file=sys.stderr)
+        return 2
+    results = _results(run_dir)
+    which = args.checkpoint or (results or {}).get("tested_weights", "best")
+    if which not in ("best", "last"):  # a hand-edited results.json must not name another file to load
+        which = "best"
+    checkpoint = run_dir / "checkpoints" / f"{which}.pt"
+    try:
+        if not checkpoint.exists():
+            raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)")
+        cfg = run_config(run_dir, args.overrides)
+        result = evaluate_run(cfg, checkpoint, args.overrides)
+    except (EvaluateError, ConfigError, CheckpointError, OmegaConfBaseException) as err:
+        print(f"runner evaluate: {err}", file=sys.stderr)
+        return 2
+
+    out = args.out or output_folder(run_dir, args.overrides)
+    written = write_outputs(result, run_dir, out)
+    print(f"{run_dir}: {checkpoint.name} (epoch {result.checkpoint_epoch})" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
+    print(summary(result))
+    if result.confusion and len(result.confusion) <= 20:
+        print("\n" + confusion_markdown(result) + "\n")
+    print(f"wrote {out}: {', '.join(written)}")
+    return _check_against_results(result, results, which, args.overrides)
+
+
+def _check_against_results(result: Evaluation, results: Optional[dict], which: str, overrides: List[str]) -> int:
+    """Same data, same weights: the accuracy must be exactly results.json's (exit 1 = a
+    reproducibility problem). Losses are sums of floats in a different order: compared to 1e-5."""
+    recorded = (results or {}).get("test") or {}
+    if not recorded or overrides or which != results.get("tested_weights", "best"):
+        return 0
+    if result.accuracy is not None:
+        same, what = result.accuracy == recorded.get("accuracy"), f"test accuracy {result.accuracy} vs {recorded.get('accuracy')}"
+    else:
+        same, what = abs(result.loss - recorded.get("loss", float("nan"))) <= 1e-5 * max(1.0, abs(result.loss)), f"test loss {result.loss} vs {recorded.get('loss')}"
+    if same:
+        print(f"matches results.json ({summary(result)})")
+        return 0
+    print(f"runner evaluate: differs from results.json: {what}", file=sys.stderr)
+    return 1

@@ -1,0 +1,40 @@
+"""Model builders by name (`model=mlp`). Importing this package registers them all.
+
+A builder takes (model_cfg, reg_cfg, input_shape, num_outputs) and returns an
+nn.Module producing class scores (N, num_outputs), or, for models whose `task`
+is "reconstruction", an output shaped like the input.
+"""
+
+import torch
+
+from runner.errors import ConfigError
+from runner.build.models import autoencoder, cnn, linear, mlp, recurrent  # noqa: F401  (registers)
+from runner.build.models.registry import MODELS
+from runner.build.models.transfer import load_encoder
+
+
+def build_model(model_cfg, reg_cfg, input_shape, num_outputs):
+    build = MODELS.get(model_cfg.name, "model.name")
+    model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs)
+    if getattr(model_cfg, "init_from", None):
+        load_encoder(model, model_cfg.init_from)
+    return model
+
+
+def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> None:
+    """Build the model on the meta device (no memory, no compute) and pass it one
+    zero input of shape (1, *input_shape): a config that cannot fit the input
+    (a kernel or pool larger than its feature map, an init_from checkpoint of the
+    wrong shape) raises ConfigError naming the key, before any data is loaded."""
+    input_shape = tuple(int(s) for s in input_shape)
+    with torch.device("meta"):
+        model = build_model(model_cfg, reg_cfg, input_shape, num_outputs)
+        model.eval()
+        try:
+            out = model(torch.zeros((1, *input_shape)))
+        except (RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError("model", f"{model_cfg.name} does not fit inputs of shape {input_shape}: {first}") from None
+    expected = (1, *input_shape) if getattr(model, "task", "classification") == "reconstruction" else (1, num_outputs)
+    if tuple(out.shape) != expected:
+        raise ConfigError("model", f"{model_cfg.name} gives outputs of shape {tuple(out.shape)} for one input of shape {input_shape}, expected {expected}")

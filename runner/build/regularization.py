@@ -1,0 +1,212 @@
+"""Regularization shared by every model, as one flat group of keys.
+
+Each regularizer becomes one of three things, so the training loop has no
+branch for any of them:
+
+- optimizer parameter groups: L2 weight decay (`param_groups`), in one of three
+  conventions, weights only unless `l2_biases`;
+- model structure: dropout rates and style, read by the model builders;
+- step hooks (`build_hooks`): batch transforms (augmentation, input noise,
+  weight noise), loss penalties (L1, a model's own penalty), calls after
+  backward (gradient clipping) and after the optimizer step (max-norm).
+
+"Weights" are the parameters with more than one dimension (linear and conv
+kernels, recurrent matrices); biases and normalisation scales are 1-d.
+Label smoothing is read by the loss (runner.build.losses.build_loss).
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from runner.errors import require
+
+L2_CONVENTIONS = ("pytorch", "per_example", "per_batch")
+DROPOUT_STYLES = ("inverted", "scale_at_test")
+
+
+@dataclass
+class RegularizationConfig:
+    # L2 weight decay (optimizer parameter groups)
+    l2: float = 0.0
+    l2_convention: str = "pytorch"  # pytorch: decay = l2; per_example: l2 / n_train; per_batch: l2 * batch_size / n_train
+    l2_biases: bool = False
+    # L1 penalty l1 * sum|w| on weights, added to each batch's (mean) loss
+    l1: float = 0.0
+    # dropout (built into the model)
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    dropout_style: str = "inverted"  # inverted (PyTorch) | scale_at_test (Nielsen's network3)
+    # constraints and gradient clipping
+    max_norm: float = 0.0  # > 0: after each step, rescale each unit's incoming weight vector to norm <= max_norm
+    clip_grad_norm: float = 0.0  # > 0: rescale all gradients together to total L2 norm <= this
+    clip_grad_value: float = 0.0  # > 0: clamp every gradient entry to [-this, this]
+    # noise (training batches only)
+    input_noise: float = 0.0  # std of Gaussian noise added to the inputs
+    weight_noise: float = 0.0  # std of Gaussian noise added to the weights for each batch's forward/backward
+    # data augmentation (training batches only, image inputs N x C x H x W)
+    augment_shift: int = 0  # random translation of up to this many pixels along each axis (zero fill)
+    augment_rotate: float = 0.0  # random rotation by up to +/- this many degrees
+    # the loss's targets
+    label_smoothing: float = 0.0  # cross_entropy (and the one-hot losses): target (1 - s) * onehot + s / classes
+
+    def __post_init__(self):
+        for key in ("l2", "l1", "max_norm", "clip_grad_norm", "clip_grad_value", "input_noise", "weight_noise", "augment_rotate"):
+            value = getattr(self, key)
+            require(value >= 0, key, f"must be >= 0 (0 = off), got {value}")
+        require(self.l2_convention in L2_CONVENTIONS, "l2_convention", f"unknown convention '{self.l2_convention}'; choose one of: {', '.join(L2_CONVENTIONS)}")
+        for key in ("dropout", "input_dropout"):
+            rate = getattr(self, key)
+            require(0 <= rate < 1, key, f"a drop probability in [0, 1), got {rate}")
+        require(self.dropout_style in DROPOUT_STYLES, "dropout_style", f"unknown style '{self.dropout_style}'; choose one of: {', '.join(DROPOUT_STYLES)}")
+        require(self.augment_shift >= 0, "augment_shift", f"a number of pixels >= 0 (0 = off), got {self.augment_shift}")
+        require(self.augment_rotate <= 180, "augment_rotate", f"degrees in [0, 180], got {self.augment_rotate}")
+        require(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
+
+
+def is_weight(param: torch.Tensor) -> bool:
+    return param.dim() > 1
+
+
+def weight_decay(reg: RegularizationConfig, n_train: int, batch_size: int) -> float:
+    """The optimizer weight decay that implements `reg.l2` under its convention.
+
+    pytorch:     the gradient gets + l2 * w (PyTorch's weight_decay = l2).
+    per_example: Nielsen's network2.py, w <- (1 - lr * l2 / n) w - lr * mean gradient,
+                 i.e. the cost C0 + l2 / (2n) * sum w^2: weight_decay = l2 / n.
+    per_batch:   Nielsen's network3.py, cost = mean NLL + 0.5 * l2 * sum w^2 / (n / batch),
+                 i.e. weight_decay = l2 * batch / n.
+    """
+    if reg.l2_convention == "per_example":
+        return reg.l2 / n_train
+    if reg.l2_convention == "per_batch":
+        return reg.l2 * batch_size / n_train
+    return reg.l2
+
+
+def param_groups(model: nn.Module, reg: RegularizationConfig, n_train: int, batch_size: int) -> List[dict]:
+    """Weights get the L2 weight decay; biases (1-d parameters) too only if `reg.l2_biases`.
+    Each group carries `decay` (whether regularization decays it), which AdamW reads."""
+    decay = weight_decay(reg, n_train, batch_size)
+    decayed, undecayed = [], []
+    for param in model.parameters():
+        if not param.requires_grad:
+            continue
+        (decayed if is_weight(param) or reg.l2_biases else undecayed).append(param)
+    groups = [{"params": decayed, "weight_decay": decay, "decay": True}]
+    if undecayed:
+        groups.append({"params": undecayed, "weight_decay": 0.0, "decay": False})
+    return groups
+
+
+@dataclass
+class StepHooks:
+    """What regularizers add to a training step, as lists the loop runs in order:
+    batch transforms (noise, augmentation) on the inputs, penalties added to the
+    loss, and calls after backward (gradient clipping) and after the step (max-norm)."""
+
+    batch_transforms: list = field(default_factory=list)
+    penalties: list = field(default_factory=list)
+    after_backward: list = field(default_factory=list)
+    after_step: list = field(default_factory=list)
+
+
+def build_hooks(reg: RegularizationConfig, model: nn.Module) -> StepHooks:
+    hooks = StepHooks()
+    params = [p for p in model.parameters() if p.requires_grad]
+    weights = [p for p in params if is_weight(p)]
+
+    if reg.augment_shift or reg.augment_rotate:
+        hooks.batch_transforms.append(lambda x: random_affine(x, reg.augment_shift, reg.augment_rotate))
+    if reg.input_noise:
+        hooks.batch_transforms.append(lambda x: x + reg.input_noise * torch.randn_like(x))
+    if reg.weight_noise:
+        noise = WeightNoise(weights, reg.weight_noise)
+        hooks.batch_transforms.append(noise.add)  # before the forward pass
+        hooks.after_backward.append(noise.remove)  # the step then moves the clean weights
+
+    if callable(getattr(model, "penalty", None)):  # e.g. a sparse autoencoder's code penalty
+        hooks.penalties.append(model.penalty)
+    if reg.l1:
+        hooks.penalties.append(lambda: reg.l1 * sum(w.abs().sum() for w in weights))
+
+    if reg.clip_grad_value:
+        hooks.after_backward.append(lambda: nn.utils.clip_grad_value_(params, reg.clip_grad_value))
+    if reg.clip_grad_norm:
+        hooks.after_backward.append(lambda: nn.utils.clip_grad_norm_(params, reg.clip_grad_norm))
+
+    if reg.max_norm:
+        hooks.after_step.append(lambda: apply_max_norm(weights, reg.max_norm))
+    return hooks
+
+
+# ---------------------------------------------------------------- the hooks
+
+
+@torch.no_grad()
+def apply_max_norm(weights: List[torch.Tensor], max_norm: float) -> None:
+    """Max-norm constraint (Srivastava et al. 2014): each unit's incoming weight
+    vector (a row of a linear weight, one filter of a conv kernel) is scaled down
+    to L2 norm max_norm when it is longer."""
+    for w in weights:
+        w.copy_(torch.renorm(w, p=2, dim=0, maxnorm=max_norm))
+
+
+class WeightNoise:
+    """Gaussian weight noise (Graves 2011): each batch's forward and backward pass
+    sees weights + N(0, std^2) noise; the noise is taken out again before the
+    optimizer step, so the update moves the clean weights with the noisy gradient."""
+
+    def __init__(self, weights: List[torch.Tensor], std: float):
+        self.weights = weights
+        self.std = std
+        self.clean = None
+
+    @torch.no_grad()
+    def add(self, x: torch.Tensor) -> torch.Tensor:
+        self.clean = [w.detach().clone() for w in self.weights]
+        for w in self.weights:
+            w.add_(torch.randn_like(w), alpha=self.std)
+        return x
+
+    @torch.no_grad()
+    def remove(self) -> None:
+        if self.clean is None:  # L-BFGS evaluates the closure again, on clean weights
+            return
+        for w, clean in zip(self.weights, self.clean):
+            w.copy_(clean)
+        self.clean = None
+
+
+def random_affine(x: torch.Tensor, max_shift: int, max_degrees: float) -> torch.Tensor:
+    """Shift every image of the batch by its own random whole number of pixels in
+    [-max_shift, max_shift] along each axis and rotate it by its own random angle
+    in [-max_degrees, max_degrees] about its centre; the uncovered border is zero.
+    One grid_sample for the whole batch; pure shifts are exact (nearest sampling
+    at pixel centres), rotations interpolate bilinearly."""
+    if x.dim() != 4:
+        raise ValueError(f"regularization.augment_*: augmentation needs image batches N x C x H x W, got shape {tuple(x.shape)}")
+    n, _, height, width = x.shape
+    device = x.device
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.radians(max_degrees)
+    cos, sin = angle.cos(), angle.sin()
+    dx = torch.randint(-max_shift, max_shift + 1, (n,), device=device).to(dtype)
+    dy = torch.randint(-max_shift, max_shift + 1, (n,), device=device).to(dtype)
+    # affine_grid maps each output location (normalised to [-1, 1]) to where it
+    # samples the input. In pixels: p_in = R p_out - shift; normalised coordinates
+    # scale x by 2/W and y by 2/H, which skews R unless the image is square.
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin * height / width, -2 * dx / width], dim=1),
+            torch.stack([sin * width / height, cos, -2 * dy / height], dim=1),
+        ],
+        dim=1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    mode = "bilinear" if max_degrees else "nearest"
+    return F.grid_sample(x.to(dtype), grid, mode=mode, padding_mode="zeros", align_corners=False).to(x.dtype)

@@ -1,0 +1,269 @@
+"""The run's config schema: dataclasses registered in Hydra's ConfigStore.
+
+Groups with one shape (regularization, early_stopping, trainer) are typed
+fields of RunConfig. Groups whose members differ (data, model, optimizer) have
+one schema per member, stored as `schema/<group>/<name>`; each member's YAML
+names its schema in its defaults list, so Hydra rejects unknown keys and wrong
+types while composing. Range checks live in each schema's __post_init__ and run
+in `validate`, before any data is loaded.
+"""
+
+import math
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Optional
+
+import torch
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from runner.config import policy as config_policy
+from runner.config.policy import CODE_KEYS
+from runner.build.data import DATASETS
+from runner.build.early_stopping import EarlyStoppingConfig
+from runner.errors import ConfigError, require
+from runner.build.losses import LOSSES
+from runner.build.models import MODELS
+from runner.build.optim import OPTIMIZERS
+from runner.build.regularization import RegularizationConfig
+from runner.build.schedulers import SCHEDULERS
+
+DEVICES = ("auto", "cpu", "cuda")
+RESUME_MODES = ("never", "auto")
+STRATEGIES = ("single", "ddp")
+PRECISIONS = ("fp32", "bf16", "fp64")
+CHANNELS_LAST = ("auto", "true", "false")
+# What a captured CUDA graph cannot replay (trainer.cuda_graphs), and why: checked in `validate`.
+NOT_CAPTURABLE = {
+    "optimizer=lbfgs": "its step re-evaluates a closure a data-dependent number of times",
+    "optimizer=adagrad": "torch's Adagrad keeps its step count on the CPU, where a replayed graph cannot advance it",
+    "trainer.strategy=ddp": "DistributedDataParallel's gradient all-reduce is not captured here",
+    "regularization.weight_noise": "weight noise keeps Python-side copies of the clean weights from step to step",
+}
+MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    eval_batch_size: int = 1000
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default; at most 4 x the cores (more crashes OpenMP)
+    deterministic: bool = False  # torch.use_deterministic_algorithms
+    shuffle: bool = True  # reshuffle the training set every epoch
+    progress: bool = True  # progress bar (shown only on a terminal)
+    checkpoints: bool = True  # write checkpoints/{best,last}.pt
+    resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
+    overwrite: bool = False  # true: start over in a run folder that holds a run (its results are deleted first); false: refuse
+    test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
+    strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
+    # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
+    compile: bool = False  # torch.compile the model for training
+    precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
+    channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
+    cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
+    max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
+    divergence_factor: float = 1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
+
+    def __post_init__(self):
+        require(self.divergence_factor == 0 or self.divergence_factor > 1, "divergence_factor", f"0 (off) or above 1, got {self.divergence_factor}")
+        require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
+        require(self.batch_size >= 1, "batch_size", f"at least 1, got {self.batch_size}")
+        require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
+        require(0 <= self.threads <= max_threads(), "threads", f"0 (torch's default) to {max_threads()} (4 x this machine's {os.cpu_count()} cores), got {self.threads}")
+        require(self.max_sweep_points >= 1, "max_sweep_points", f"at least 1, got {self.max_sweep_points}")
+        require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
+        require(not (self.overwrite and self.resume == "auto"), "overwrite", "true starts the run folder over, trainer.resume=auto continues it: choose one")
+        require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
+        base = self.device.split(":")[0]
+        require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
+        require(self.precision in PRECISIONS, "precision", f"choose one of: {', '.join(PRECISIONS)} (got '{self.precision}')")
+        self.channels_last = self.channels_last.lower()  # a YAML or command-line `true` arrives as 'True'
+        require(self.channels_last in CHANNELS_LAST, "channels_last", f"choose one of: {', '.join(CHANNELS_LAST)} (got '{self.channels_last}')")
+        # trainer.device=cuda is checked against the machine by the preflight, where the run runs here (not under SLURM).
+        cuda_here = base == "cuda" or (base == "auto" and torch.cuda.is_available())
+        require(not self.cuda_graphs or cuda_here, "cuda_graphs", f"CUDA graphs replay GPU kernels: they need trainer.device=cuda, or auto on a machine with a GPU (here trainer.device={self.device} is the CPU); set trainer.cuda_graphs=false")
+
+
+def max_threads() -> int:
+    """More torch threads than this is no faster, and from ~20,000 crashes OpenMP (libgomp aborts, or a segfault)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_speed_options(run: dict) -> None:
+    """trainer.compile or cuda_graphs with what they cannot run: one line naming it."""
+    trainer = run["trainer"]
+    contractive = getattr(run["model"], "variant", None) == "contractive"
+    require(not (trainer.compile and contractive), "trainer.compile", "cannot compile a contractive autoencoder: its penalty differentiates the encoder twice (double backward), which torch.compile does not support; set trainer.compile=false")
+    if not trainer.cuda_graphs:
+        return
+    in_use = {f"optimizer={run['optimizer'].name}", f"trainer.strategy={trainer.strategy}"}
+    if run["regularization"].weight_noise:
+        in_use.add("regularization.weight_noise")
+    for what, why in NOT_CAPTURABLE.items():
+        require(what not in in_use, "trainer.cuda_graphs", f"cannot capture a training step with {what}: {why}; set trainer.cuda_graphs=false")
+
+
+REFERENCE_METRICS = ("peak_test", "test_at_best_val", "best_val", "final_test", "test_loss", "ensemble_test")
+
+
+@dataclass
+class ReferenceConfig:
+    """A documented result this run reproduces (experiments/reproduce/*.yaml)."""
+
+    id: str = MISSING
+    group: str = ""  # e.g. nielsen-ch1; `runner reproduce nielsen` selects every nielsen-* row
+    description: str = ""
+    value: Optional[float] = None  # percent for accuracies, raw for losses; null when the source gives no number
+    metric: str = "test_at_best_val"  # how the source reported it (see REFERENCE_METRICS)
+    tolerance: Optional[float] = None  # default: 0.15 points above 99%, 0.3 below (MNIST_RESULTS.md)
+    seeds: int = 3
+    documented_epochs: Optional[int] = None  # the source's epoch count; runs shorter than this are flagged
+    source: str = ""
+    notes: str = ""
+    ensemble_of: Optional[str] = None  # for ensemble_test: the row whose runs vote
+    compare_with: Optional[str] = None  # a row to set this one beside when it has no number
+
+    def __post_init__(self):
+        require(self.metric in REFERENCE_METRICS, "metric", f"choose one of: {', '.join(REFERENCE_METRICS)} (got '{self.metric}')")
+        require(self.seeds >= 1, "seeds", f"at least 1, got {self.seeds}")
+
+
+@dataclass
+class RunConfig:
+    data: Any = MISSING
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    loss: str = "cross_entropy"
+    seed: int = 0
+    reference: Optional[ReferenceConfig] = None
+
+
+def register_schemas() -> None:
+    store = ConfigStore.instance()
+    store.store(name="run_schema", node=RunConfig)
+    for group, registry in MEMBER_GROUPS.items():
+        for entry in registry.entries():
+            store.store(group=f"schema/{group}", name=entry.name, node=entry.schema)
+
+
+register_schemas()
+
+# Run and sweep folders are named by the clock and the process id (conf/config.yaml), so two
+# `runner train` started in the same microsecond never share or overwrite a folder. Cached like
+# Hydra's `now`: a sweep's joblib workers keep the launching process's value (Hydra copies the cache).
+OmegaConf.register_new_resolver("runner_pid", lambda: os.getpid(), use_cache=True, replace=True)
+
+
+def _member(group: str, node) -> Any:
+    """Check one member-group node against the schema its `name` selects."""
+    registry = MEMBER_GROUPS[group]
+    name = node.get("name") if isinstance(node, DictConfig) else None
+    if name is None:
+        raise ConfigError(f"{group}.name", f"missing; choose one of: {', '.join(registry.names())}")
+    schema = registry.schema(name, f"{group}.name")
+    return _checked(schema, node)
+
+
+def _checked(schema: type, node) -> Any:
+    """A fresh schema instance filled with the node's values: an unknown key (even one added
+    with `+group.key=...`, which Hydra lets into typed nodes) or a wrong type is refused."""
+    # Resolve first: a member may interpolate other groups (`t_max: ${trainer.epochs}`).
+    values = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
+
+
+def check_plain_data(cfg: DictConfig) -> None:
+    """What no schema can say: no code to import, no value left as ??? (required), no NaN or infinity."""
+    plain = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay text, ??? stays ???
+    config_policy.check_resolvers(plain)
+    for top, raw in plain.items():
+        if top == "hydra":
+            config_policy.check_hydra(cfg.hydra)
+            continue
+        for where, key, value in [(str(top), top, raw), *config_policy.walk(raw, str(top))]:
+            if key in CODE_KEYS:
+                shown = f" ({value})" if isinstance(value, (str, int, float)) else ""
+                raise ConfigError(
+                    where,
+                    f"configs cannot name code to import or call{shown}: '{key}' is refused; "
+                    + _builder_hint(str(top)),
+                )
+            if value == "???":
+                raise ConfigError(where, "a required value is not set (???): give it one in the experiment file or on the command line, e.g. " + f"`{where.split('[')[0]}=...`")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(where, f"a finite number, got {value}")
+
+
+def _builder_hint(top: str) -> str:
+    if top in MEMBER_GROUPS:
+        return f"select a registered builder by name: {top}=<name>, one of: {', '.join(MEMBER_GROUPS[top].names())}"
+    return "select builders by name from the config groups (`runner train --help` lists them)"
+
+
+def _unknown_key(err: ConfigKeyError, group: str) -> Optional[ConfigError]:
+    """`trainer.epochz`: unknown key, with the valid keys of the schema it was checked against."""
+    schema = getattr(err, "object_type", None)
+    key = getattr(err, "full_key", "") or ""
+    if not (is_dataclass(schema) and getattr(err, "key", None) is not None) or "not in" not in str(err):
+        return None
+    key = key if key.startswith(f"{group}.") else f"{group}.{key}"
+    parent = key.rpartition(".")[0]
+    return ConfigError(key, f"unknown key '{err.key}'; valid keys of {parent}: {', '.join(sorted(f.name for f in fields(schema)))}")
+
+
+def validate(cfg: DictConfig) -> RunConfig:
+    """Turn a composed config into checked dataclasses, or raise ConfigError naming the key."""
+    values = {}
+    for group in ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer"):
+        if group not in cfg or OmegaConf.is_missing(cfg, group):
+            raise ConfigError(group, "missing; select one, e.g. `{0}=<name>`".format(group))
+    check_plain_data(cfg)
+    typed = {"regularization": RegularizationConfig, "early_stopping": EarlyStoppingConfig, "trainer": TrainerConfig}
+    for group in ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer"):
+        try:
+            if group in MEMBER_GROUPS:
+                values[group] = _member(group, cfg[group])
+            else:
+                values[group] = _checked(typed[group], cfg[group])
+        except ConfigError as err:
+            raise err if err.key.startswith(f"{group}.") else err.under(group)
+        except ConfigKeyError as err:
+            raise (_unknown_key(err, group) or _omegaconf_error(err, group)) from None
+        except OmegaConfBaseException as err:  # a wrong type or missing value found while checking the member
+            raise _omegaconf_error(err, group) from None
+    known = set(RunConfig.__dataclass_fields__) | {"hydra"}
+    for key in cfg:
+        require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
+    require(isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(LOSSES.names())} (got {cfg.loss!r})")
+    LOSSES.check(cfg.loss, "loss")
+    # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
+    require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
+    check_speed_options(values)
+    # Keras-style data validates on the test set: the "best" epoch would be picked by its test score.
+    require(
+        not (getattr(values["data"], "train_on_validation", False) and values["early_stopping"].restore_best),
+        "early_stopping.restore_best",
+        "data.train_on_validation=true validates on the test set, so the best epoch would be chosen by its test score"
+        " and the reported test result flattered: set early_stopping.restore_best=false (test the final weights, as Keras does)",
+    )
+    require(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}")
+    reference = None
+    if cfg.get("reference") is not None:
+        try:
+            reference = OmegaConf.to_object(cfg.reference)
+        except ConfigError as err:
+            raise err.under("reference")
+    return RunConfig(**values, loss=cfg.loss, seed=cfg.seed, reference=reference)
+
+
+def _omegaconf_error(err: OmegaConfBaseException, group: str) -> ConfigError:
+    key = getattr(err, "full_key", "") or ""
+    key = key if key.startswith(f"{group}.") else f"{group}.{key}".rstrip(".")
+    return ConfigError(key, str(err).strip().splitlines()[0])

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from runner.analyse import stats
+from runner.config.metric_names import TRAIN_LOSS, VAL_ACCURACY
+from runner.record.run_folder import RunFolder
 from runner.record.run_folders import Run, find_runs, is_run_folder, read_runs
 
 POOLED = ("seed", "data.cv_fold")  # settings averaged over, never grouped by (--pool adds more)
@@ -29,8 +31,8 @@ DESCENDING = {"n", "test_acc_mean", "best_val_acc_mean"}
 NUMERIC = (("test", "accuracy"), ("test", "loss"), ("val", "accuracy"), ("val", "loss"), ("train", "accuracy"), ("train", "loss"),
            (None, "best_epoch"), (None, "wall_time_s"))
 PLOTS = {
-    "val_accuracy": ("val/accuracy", "validation accuracy (%)", True),
-    "train_loss": ("train/loss", "training loss", False),
+    "val_accuracy": (VAL_ACCURACY, "validation accuracy (%)", True),
+    "train_loss": (TRAIN_LOSS, "training loss", False),
 }
 
 
@@ -80,7 +82,7 @@ def leave_out_corrupt(runs: Sequence[Run]) -> None:
     for run in runs:
         problem = corrupt_entry(run.results) if run.results is not None else None
         if problem:
-            run.problems.append(f"{run.path / 'results.json'}: {problem}; run left out")
+            run.problems.append(f"{RunFolder(run.path).results_file}: {problem}; run left out")
             run.results = None
 
 

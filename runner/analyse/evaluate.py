@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from runner.errors import CheckpointError, ConfigError
+from runner.record.run_folder import RunFolder
 
 CHANGEABLE = ("data", "trainer")  # top-level keys an override may touch
 
@@ -50,7 +51,7 @@ class EvaluateError(Exception):
 
 def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
     """The run's own composed config, with `overrides` applied to its data/trainer groups."""
-    saved_file = run_dir / ".hydra" / "config.yaml"
+    saved_file = RunFolder(run_dir).config_file
     if not saved_file.exists():
         raise EvaluateError(f"{run_dir}: not a run folder (no .hydra/config.yaml)")
     from runner.config.schema import RunConfig
@@ -111,10 +112,8 @@ def _top_level_keys(overrides: List[str]) -> set:
 
 
 def _run_overrides(run_dir: Path) -> List[str]:
-    from runner.record.run_folders import saved_overrides
-
     try:
-        return saved_overrides(run_dir / ".hydra" / "overrides.yaml")
+        return RunFolder(run_dir).overrides()
     except ValueError as err:  # not YAML, or not a list of strings: names the file
         raise EvaluateError(str(err)) from None
 
@@ -235,14 +234,6 @@ def output_folder(run_dir: Path, overrides: List[str]) -> Path:
     return run_dir / ("evaluation_" + re.sub(r"[^A-Za-z0-9_.=,+-]", "_", ",".join(overrides))[:120])
 
 
-def _results(run_dir: Path) -> Optional[dict]:
-    try:
-        results = json.loads((run_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return results if isinstance(results, dict) else None
-
-
 # ---------------------------------------------------------------- command
 
 
@@ -271,11 +262,11 @@ def main(argv) -> int:
     if not run_dir.is_dir():
         print(f"runner evaluate: no such folder: {run_dir}", file=sys.stderr)
         return 2
-    results = _results(run_dir)
+    results = RunFolder(run_dir).results_json()
     which = args.checkpoint or (results or {}).get("tested_weights", "best")
     if which not in ("best", "last"):  # a hand-edited results.json must not name another file to load
         which = "best"
-    checkpoint = run_dir / "checkpoints" / f"{which}.pt"
+    checkpoint = RunFolder(run_dir).checkpoint(which)
     try:
         if not checkpoint.exists():
             raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)")

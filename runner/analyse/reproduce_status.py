@@ -7,46 +7,47 @@ or are still going at which epoch, how long an epoch takes, and about how long
 is left. Nothing is started or changed.
 """
 
-import csv
 import heapq
+import math
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from omegaconf import OmegaConf
-
 from runner.analyse.reproduction_report import Row
-from runner.record.run_folders import finished_results
+from runner.config.metric_names import EPOCH, SECONDS, VAL_ACCURACY, VAL_LOSS
+from runner.record.run_folder import RunFolder
 
 
 def epochs_planned(run_dir: Path, row: Row) -> int:
     """The run's own trainer.epochs (its .hydra/config.yaml), else the row's."""
     try:
-        return int(OmegaConf.load(run_dir / ".hydra" / "config.yaml").trainer.epochs)
+        return int(RunFolder(run_dir).config().trainer.epochs)
     except (OSError, AttributeError, ValueError, TypeError):
         return row.epochs
 
 
 def metric_rows(run_dir: Path) -> List[dict]:
-    try:
-        with open(run_dir / "metrics.csv") as f:
-            return [r for r in csv.DictReader(f) if r.get("seconds")]
-    except OSError:
-        return []
+    """The epochs metrics.csv holds (numbers; NaN where blank), those with a time only; [] if unreadable."""
+    rows = RunFolder(run_dir).metric_rows_to_show(problems=[])  # a status line has no room for why
+    return [r for r in rows if _written(r.get(SECONDS))]
+
+
+def _written(value) -> bool:
+    return value is not None and not math.isnan(value)
 
 
 def best_so_far(rows: List[dict]) -> str:
     """The best validation result among the epochs written: accuracy, or loss for autoencoders."""
-    try:
-        if rows[0].get("val/accuracy"):
-            best = max(rows, key=lambda r: float(r["val/accuracy"]))
-            return f"val {100 * float(best['val/accuracy']):.2f}% (epoch {best['epoch']})"
-        best = min(rows, key=lambda r: float(r["val/loss"]))
-        return f"val loss {float(best['val/loss']):.4f} (epoch {best['epoch']})"
-    except (KeyError, ValueError):  # a run without validation columns: nothing to show
+    name = VAL_ACCURACY if _written(rows[0].get(VAL_ACCURACY)) else VAL_LOSS
+    values = [r.get(name) for r in rows]
+    if not all(_written(v) for v in values):  # a run without validation columns: nothing to show
         return ""
+    best = (max if name == VAL_ACCURACY else min)(rows, key=lambda r: r[name])
+    if name == VAL_ACCURACY:
+        return f"val {100 * best[name]:.2f}% (epoch {int(best[EPOCH])})"
+    return f"val loss {best[name]:.4f} (epoch {int(best[EPOCH])})"
 
 
 def tested(results: dict) -> str:
@@ -76,11 +77,11 @@ class RunState:
 
 
 def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) -> RunState:
-    kept = finished_results(kept_root / row.id / f"seed{seed}")
+    kept = RunFolder(kept_root / row.id / f"seed{seed}").finished_results()
     run_dir = out_root / row.id / f"seed{seed}"
     if kept:
         return RunState([row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""], finished=True)
-    finished = finished_results(run_dir)
+    finished = RunFolder(run_dir).finished_results()
     if finished:
         cells = [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", f"{finished.get('epochs_run', '?')}", tested(finished), "", "", ""]
         return RunState(cells, finished=True)
@@ -88,8 +89,8 @@ def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) 
     if not rows:
         return RunState([row.id, str(seed), "not started", "", "", "", "", ""])
     planned = epochs_planned(run_dir, row)
-    per_epoch = statistics.median(float(r["seconds"]) for r in rows[-3:])  # recent epochs: the machine's load changes
-    written = (run_dir / "metrics.csv").stat().st_mtime
+    per_epoch = statistics.median(r[SECONDS] for r in rows[-3:])  # recent epochs: the machine's load changes
+    written = RunFolder(run_dir).metrics_file.stat().st_mtime
     # A file cannot say whether its process still runs; an epoch row older than a few
     # epochs' time (evaluation included) means it stopped: re-running resumes it.
     running = now - written < 3 * per_epoch + 300

@@ -7,14 +7,17 @@ Nothing here trains or reads checkpoints, so the report rebuilds from git.
 """
 
 import csv
+import math
 import re
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from omegaconf import OmegaConf
+
+from runner.config.metric_names import SECONDS, TEST_ACCURACY, VAL_ACCURACY
+from runner.record.run_folder import RESULTS, RunFolder
 
 LOWER_IS_BETTER = {"test_loss"}
 
@@ -91,27 +94,23 @@ def tolerance(row: Row) -> float:
     return 0.15 if (row.value or 0) > 99 else 0.3
 
 
-def read_metrics(path: Path) -> List[dict]:
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
 def column(rows: List[dict], name: str) -> List[float]:
-    return [float(r[name]) for r in rows if r.get(name) not in (None, "")]
+    """A metrics.csv column's values, blanks (NaN) left out."""
+    return [r[name] for r in rows if r.get(name) is not None and not math.isnan(r[name])]
 
 
 def run_value(row: Row, metrics: List[dict], results: dict) -> Optional[float]:
     """The number the source reports, computed the way the source computed it (metrics: metrics.csv's rows)."""
     if row.metric == "peak_test":
-        values = column(metrics, "test/accuracy")
+        values = column(metrics, TEST_ACCURACY)
         return 100 * max(values) if values else None
     if row.metric == "best_val":
-        values = column(metrics, "val/accuracy")
+        values = column(metrics, VAL_ACCURACY)
         return 100 * max(values) if values else None
     if row.metric == "test_at_best_val":
         return 100 * results["test"]["accuracy"]
     if row.metric == "final_test":
-        values = column(metrics, "test/accuracy")
+        values = column(metrics, TEST_ACCURACY)
         return 100 * values[-1] if values else 100 * results["test"]["accuracy"]
     if row.metric == "test_loss":
         return results["test"]["loss"]
@@ -125,20 +124,18 @@ def seed_dirs(root: Path, row_id: str) -> List[Path]:
 def summaries(row: Row, root: Path) -> List[RunSummary]:
     found = []
     for run_dir in seed_dirs(root, row.id):
-        try:
-            results = json.loads((run_dir / "results.json").read_text())
-        except (OSError, ValueError):
+        run = RunFolder(run_dir)
+        results = run.finished_results()
+        if results is None:
             continue
-        if results.get("status") != "finished":
-            continue
-        metrics = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else []
+        metrics = run.metric_rows_to_show(problems=[])  # [] without a file: no curve-based value
         found.append(
             RunSummary(
                 seed=results.get("seed", int(run_dir.name[4:])),
                 value=run_value(row, metrics, results),
                 epochs_run=results.get("epochs_run", 0),
                 stop_reason=results.get("stop_reason", ""),
-                train_s=sum(column(metrics, "seconds")),
+                train_s=sum(column(metrics, SECONDS)),
                 machine=results.get("machine", {}),
                 commit=results.get("git_commit", ""),
             )
@@ -150,12 +147,11 @@ def ensemble_accuracy(root: Path, row_id: str) -> (Optional[float], int):
     """Plurality vote of the runs' saved test predictions (ties: the smallest label)."""
     votes, labels = [], None
     for run_dir in seed_dirs(root, row_id):
-        path = run_dir / "test_predictions.csv"
-        if not path.exists():
+        predictions = RunFolder(run_dir).test_predictions()
+        if predictions is None:
             continue
-        rows = read_metrics(path)
-        labels = [int(r["label"]) for r in rows]
-        votes.append([int(r["predicted"]) for r in rows])
+        labels, predicted = predictions
+        votes.append(predicted)
     if not votes:
         return None, 0
     correct = 0
@@ -314,11 +310,8 @@ def figure_entries(lines: List[Line]) -> List[tuple]:
 
 def machines(root: Path) -> List[str]:
     seen = set()
-    for path in Path(root).glob("*/seed*/results.json"):
-        try:
-            m = json.loads(path.read_text()).get("machine", {})
-        except (OSError, ValueError):
-            continue
+    for results in _every_results(root):
+        m = results.get("machine", {})
         seen.add(f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, {m.get('torch_threads', '?')} torch thread(s)" + (f", {m['gpu']}" if m.get("gpu") else ""))
     return sorted(seen)
 
@@ -326,11 +319,14 @@ def machines(root: Path) -> List[str]:
 def commits(root: Path) -> List[str]:
     """The git commits the runs ran from (results.json's git_commit), short form."""
     seen = set()
-    for path in Path(root).glob("*/seed*/results.json"):
-        try:
-            commit = json.loads(path.read_text()).get("git_commit", "")
-        except (OSError, ValueError):
-            continue
+    for results in _every_results(root):
+        commit = results.get("git_commit", "")
         if commit:
             seen.add(commit[:7])
     return sorted(seen)
+
+
+def _every_results(root: Path) -> List[dict]:
+    """The readable results.json of every run under root/<id>/seed<k>/."""
+    found = (RunFolder(path.parent).results_json() for path in Path(root).glob(f"*/seed*/{RESULTS}"))
+    return [results for results in found if results is not None]

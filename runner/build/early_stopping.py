@@ -20,16 +20,16 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from runner.config.metric_names import MONITORS, VAL_ACCURACY, higher_is_better
 from runner.errors import require
 
 POLICIES = ("none", "patience", "no_improvement_in_n")
-MONITORS = ("val/accuracy", "val/loss", "train/loss", "train/accuracy")
 
 
 @dataclass
 class EarlyStoppingConfig:
     policy: str = "none"
-    monitor: str = "val/accuracy"
+    monitor: str = VAL_ACCURACY
     mode: str = "auto"
     patience: int = 5  # epochs without improvement before stopping (Nielsen's n)
     min_delta: float = 0.0
@@ -47,7 +47,7 @@ class EarlyStoppingConfig:
     @property
     def maximize(self) -> bool:
         if self.mode == "auto":
-            return self.monitor.endswith("accuracy")
+            return higher_is_better(self.monitor)
         return self.mode == "max"
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from runner.build.early_stopping import MONITORS
+from runner.config.metric_names import MONITORS, VAL_ACCURACY, VAL_LOSS, higher_is_better
 from runner.errors import require
 from runner.registry import Registry
 
@@ -24,7 +24,7 @@ def _check_monitor(monitor: str, mode: str) -> None:
 
 
 def _maximize(monitor: str, mode: str) -> bool:
-    return monitor.endswith("accuracy") if mode == "auto" else mode == "max"
+    return higher_is_better(monitor) if mode == "auto" else mode == "max"
 
 
 def _monitored(row: dict, monitor: str) -> float:
@@ -76,7 +76,7 @@ class CosineConfig:
 @dataclass
 class PlateauConfig:
     name: str = "plateau"
-    monitor: str = "val/loss"
+    monitor: str = VAL_LOSS
     mode: str = "auto"  # auto: max for accuracies, min for losses
     factor: float = 0.1
     patience: int = 10
@@ -98,7 +98,7 @@ class PlateauConfig:
 @dataclass
 class HalvingConfig:
     name: str = "halving"
-    monitor: str = "val/accuracy"
+    monitor: str = VAL_ACCURACY
     mode: str = "auto"
     patience: int = 10  # n: halve when the monitor has not improved for n epochs
     max_halvings: Optional[int] = 7  # k: stop at the k-th halving (lr = initial / 2**k); null = never stop

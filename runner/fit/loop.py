@@ -30,7 +30,9 @@ from runner.build.optim import build_optimizer
 from runner.paths import CONF_DIR
 from runner.build.regularization import StepHooks, build_hooks, param_groups
 from runner.fit.resume import ResumePoint, restore
-from runner.record.run_folders import finished_results
+from runner.config.metric_names import EPOCH, LR, SECONDS, metric_name
+from runner.record.results import Results, split_entry, status_of
+from runner.record.run_folder import RunFolder
 from runner.record.run_log import RunLog
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
@@ -46,7 +48,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
 def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     started = time.perf_counter()
     trainer = cfg.trainer
-    finished = finished_results(run_dir) if trainer.resume == "auto" else None
+    finished = RunFolder(run_dir).finished_results() if trainer.resume == "auto" else None
     if finished:
         log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
         return finished
@@ -85,12 +87,12 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
                 break
             seconds = time.perf_counter() - tick
             row = {
-                "epoch": epoch,
+                EPOCH: epoch,
                 **prefixed("train", train_metrics),
                 **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
                 **(prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)) if trainer.test_every_epoch else {}),
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": round(seconds, 4),
+                LR: optimizer.param_groups[0]["lr"],
+                SECONDS: round(seconds, 4),
             }
             mid_epoch = False
             improved = stopper.update(epoch, row)
@@ -129,46 +131,45 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         model.load_state_dict(best_state)
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
     if task.name == "classification" and distributed.is_main():
-        write_predictions(run_dir / "test_predictions.csv", model, data.test, trainer.eval_batch_size)
+        write_predictions(RunFolder(run_dir).test_predictions_file, model, data.test, trainer.eval_batch_size)
     # train/val/test in results.json all describe the weights that were tested (README, results.json)
     if restored_best:
         tested_epoch, tested_row = stopper.best_epoch, best_row
     elif row and not mid_epoch:
-        tested_epoch, tested_row = row["epoch"], row
+        tested_epoch, tested_row = row[EPOCH], row
     else:  # stopped inside an epoch: no whole-epoch training loss for these weights; validate them now
         tested_epoch, tested_row = None, prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size))
     which = f"epoch {tested_epoch} weights" if tested_epoch else "weights from inside the last epoch"
     log.info(f"test {format_metrics(test_metrics)} ({which})")
 
-    results = {
-        "status": stop_reason if stop_reason in ("interrupted", "preempted") else "finished",
-        "stop_reason": stop_reason,
-        "task": task.name,
-        "epochs_run": row["epoch"] if row else 0,
-        "diverged_at": diverged_at,
-        "best_epoch": stopper.best_epoch,
-        "monitor": stopper.cfg.monitor,
-        "tested_weights": "best" if restored_best else "last",
-        "tested_epoch": tested_epoch,  # null: the weights of a stop inside an epoch
-        "train": {"loss": tested_row.get("train/loss"), "accuracy": tested_row.get("train/accuracy")},
-        "val": {"loss": tested_row.get("val/loss"), "accuracy": tested_row.get("val/accuracy")},
-        "test": test_metrics,
-        # Over every process that worked on the run (time lost after a kill's last checkpoint is not counted).
-        "wall_time_s": round(resumed.elapsed_s + time.perf_counter() - started, 3),
-        "resumed_after_epoch": resumed.epoch or None,
-        "params": n_params,
-        "device": str(device),
-        "world_size": distributed.world_size(),  # processes training together (trainer.strategy=ddp)
-        "seed": cfg.seed,
-        "threads": torch.get_num_threads(),  # CPU threads torch used: exact repeats need the same count (README)
-        "overrides": list(overrides),
-        "versions": versions(),
-        "machine": machine(device),
-        "git_commit": git_commit(),
-    }
+    results = Results(  # results.json (runner/record/results.py says what each entry means)
+        status=status_of(stop_reason),
+        stop_reason=stop_reason,
+        task=task.name,
+        epochs_run=row[EPOCH] if row else 0,
+        diverged_at=diverged_at,
+        best_epoch=stopper.best_epoch,
+        monitor=stopper.cfg.monitor,
+        tested_weights="best" if restored_best else "last",
+        tested_epoch=tested_epoch,
+        train=split_entry(tested_row, "train"),
+        val=split_entry(tested_row, "val"),
+        test=test_metrics,
+        wall_time_s=round(resumed.elapsed_s + time.perf_counter() - started, 3),
+        resumed_after_epoch=resumed.epoch or None,
+        params=n_params,
+        device=str(device),
+        world_size=distributed.world_size(),
+        seed=cfg.seed,
+        threads=torch.get_num_threads(),
+        overrides=list(overrides),
+        versions=versions(),
+        machine=machine(device),
+        git_commit=git_commit(),
+    )
     run_log.finish(results)
     signals.finish(preempted=stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
-    return results
+    return results.as_json()
 
 
 class Parts(NamedTuple):
@@ -337,7 +338,7 @@ def write_predictions(path: Path, model, split: Split, batch_size: int) -> None:
 
 
 def prefixed(prefix: str, metrics: dict) -> dict:
-    return {f"{prefix}/{k}": v for k, v in metrics.items()}
+    return {metric_name(prefix, k): v for k, v in metrics.items()}
 
 
 def format_metrics(metrics: dict) -> str:

@@ -14,7 +14,6 @@ the same. The best epoch's weights come from best.pt or best.prev.pt, whichever
 holds that epoch.
 """
 
-import csv
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,10 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from runner.record.checkpoint import load_checkpoint, load_weights, previous_of
+from runner.config.metric_names import EPOCH, SECONDS
 from runner.errors import CheckpointError, RunFault
-from runner.record.run_folders import saved_overrides
+from runner.record.checkpoint import load_checkpoint, load_weights, previous_of
+from runner.record.run_folder import RunFolder
 
 log = logging.getLogger("runner")
 
@@ -39,23 +39,24 @@ class ResumePoint:
 
 
 def restore(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator) -> ResumePoint:
-    folder = Path(run_dir) / "checkpoints"
-    state = _readable_last(folder / "last.pt")
+    run = RunFolder(run_dir)
+    last = run.checkpoint("last")
+    state = _readable_last(last)
     if state is None:
         return ResumePoint()
-    load_weights(model, state["model"], folder / "last.pt")  # another architecture: a clear CheckpointError
-    _load_training_state(state, folder / "last.pt", optimizer, scheduler, stopper)
+    load_weights(model, state["model"], last)  # another architecture: a clear CheckpointError
+    _load_training_state(state, last, optimizer, scheduler, stopper)
     torch.set_rng_state(state["rng"]["torch"])
     order.set_state(state["rng"]["order"])
     epoch = state["epoch"]
-    rows = _rows_up_to(Path(run_dir) / "metrics.csv", epoch)
+    rows = _rows_up_to(run, epoch)
     # Checkpoints written before elapsed_s was kept: the epochs' training time is the best lower bound.
-    elapsed = state.get("elapsed_s", sum(row.get("seconds") or 0.0 for row in rows))
+    elapsed = state.get("elapsed_s", sum(row.get(SECONDS) or 0.0 for row in rows))
     point = ResumePoint(epoch=epoch, rows=rows, elapsed_s=float(elapsed))
     if stopper.best_epoch:
-        point.best_state = _best_weights(folder / "best.pt", stopper.best_epoch)
+        point.best_state = _best_weights(run.checkpoint("best"), stopper.best_epoch)
         if point.best_state is not None:
-            point.best_row = next((r for r in rows if r["epoch"] == stopper.best_epoch), None)
+            point.best_row = next((r for r in rows if r[EPOCH] == stopper.best_epoch), None)
     log.info(f"resuming {run_dir} after epoch {epoch}")
     return point
 
@@ -128,51 +129,14 @@ def _load(path: Path, keys) -> Tuple[Optional[dict], Optional[str]]:
         return None, f"{type(err).__name__}: {text[0] if text else 'no details'}"
 
 
-def _rows_up_to(path: Path, epoch: int) -> List[dict]:
+def _rows_up_to(run: RunFolder, epoch: int) -> List[dict]:
     """metrics.csv's rows of epochs 1..epoch. Each epoch's row is written before its checkpoint, so
     a missing or repeated one means the file is not this run's: refused, not resumed with a gap."""
-    rows = [row for row in _read_rows(path) if row["epoch"] <= epoch]
-    if [row["epoch"] for row in rows] != list(range(1, epoch + 1)):
-        held = ", ".join(str(row["epoch"]) for row in rows) or "none"
-        raise RunFault(f"{path}: holds epochs {held} up to the checkpoint's epoch {epoch}, not 1 to {epoch}; repair it, or move the folder away to start over", 2)
+    rows = [row for row in run.metric_rows() if row[EPOCH] <= epoch]  # a row that does not parse: RunFault
+    if [row[EPOCH] for row in rows] != list(range(1, epoch + 1)):
+        held = ", ".join(str(row[EPOCH]) for row in rows) or "none"
+        raise RunFault(f"{run.metrics_file}: holds epochs {held} up to the checkpoint's epoch {epoch}, not 1 to {epoch}; repair it, or move the folder away to start over", 2)
     return rows
-
-
-def _read_rows(path: Path) -> List[dict]:
-    """metrics.csv's rows as numbers. It is written whole (atomically), so a row that does not
-    parse means a damaged or foreign file: refused (exit 2) rather than resumed from a guess."""
-    if not path.exists():
-        return []
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            return [_parse_row(row, reader.line_num) for row in reader]
-    except (csv.Error, UnicodeDecodeError, ValueError) as err:
-        raise RunFault(f"{path}: not readable as this run's metrics ({_one_line(err)}); repair it, or move the folder away to start over", 2) from None
-
-
-def _parse_row(row: dict, line: int) -> dict:
-    if None in row:  # DictReader keeps the fields beyond the header under the key None
-        raise ValueError(f"line {line} has more fields than the header")
-    if any(value is None for value in row.values()):
-        raise ValueError(f"line {line} has fewer fields than the header")
-    if row.get("epoch") in (None, ""):
-        raise ValueError(f"line {line} has no epoch")
-    try:
-        return {k: _number(k, v) for k, v in row.items()}
-    except ValueError as err:
-        raise ValueError(f"line {line}: {err}") from None
-
-
-def _number(key: str, text: str):
-    if text == "":
-        return None
-    return int(text) if key == "epoch" else float(text)
-
-
-def _one_line(err: Exception) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
 
 
 class ResumeFolderError(ValueError):
@@ -193,12 +157,13 @@ def expand_resume_folder(args: List[str], multirun: bool) -> List[str]:
         return args
     if multirun:
         raise ResumeFolderError("trainer.resume=<run dir> continues one run; for a sweep use trainer.resume=auto")
-    if not (folder / "checkpoints" / "last.pt").exists() and not (folder / "results.json").exists():
+    run = RunFolder(folder)
+    if not run.checkpoint("last").exists() and not run.results_file.exists():
         raise ResumeFolderError(f"trainer.resume: {folder} holds no run to continue (no checkpoints/last.pt); choose never, auto or a run folder")
     try:
         # Untrusted (the folder may be someone else's): strings only here, then runner/cli.py puts them
         # through the same preflight check as the command line (code-naming keys, escaping paths).
-        saved = saved_overrides(folder / ".hydra" / "overrides.yaml")
+        saved = run.overrides()
     except ValueError as err:
         raise ResumeFolderError(f"trainer.resume: {err}") from None
     original = [o for o in saved if not o.lstrip("+").startswith(("trainer.resume=", "hydra.run.dir="))]

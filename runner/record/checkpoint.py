@@ -22,11 +22,12 @@ import torch
 
 from runner.errors import CheckpointError
 from runner.io import atomic_torch_save
+from runner.record.run_folder import RunFolder
 
 
 def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator, epoch: int, best: bool, elapsed_s: float) -> None:
     """elapsed_s: the run's wall time so far, over every process that worked on it (a resumed run adds to it)."""
-    folder = Path(run_dir) / "checkpoints"
+    folder = RunFolder(run_dir)
     state = {
         "epoch": epoch,
         "elapsed_s": elapsed_s,
@@ -37,8 +38,8 @@ def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: 
         "rng": {"torch": torch.get_rng_state(), "order": order.get_state()},
     }
     if best:
-        replace_keeping_previous({"epoch": epoch, "model": state["model"]}, folder / "best.pt")
-    replace_keeping_previous(state, folder / "last.pt")
+        replace_keeping_previous({"epoch": epoch, "model": state["model"]}, folder.checkpoint("best"))
+    replace_keeping_previous(state, folder.checkpoint("last"))
 
 
 def previous_of(path: Path) -> Path:

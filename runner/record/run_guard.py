@@ -12,9 +12,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner.record import run_lock
 from runner.errors import RunFault
-from runner.record.run_folders import RUN_OUTPUTS, folders_holding_runs, run_markers
+from runner.record import run_lock
+from runner.record.run_folder import CHECKPOINTS, HYDRA, RUN_OUTPUTS, TRAIN_LOG, RunFolder
+from runner.record.run_folders import folders_holding_runs, run_markers
 
 CHOICES = "trainer.resume=auto continues {it}, trainer.overwrite=true starts {it} over, or choose another {key}"
 
@@ -46,7 +47,7 @@ def refuse_reuse(cfg: DictConfig, folder: Path) -> None:
     """RunFault (exit 2) when `folder` holds a run and the command neither resumes nor overwrites it."""
     found = run_markers(folder)
     if found and not _reuse_allowed(cfg):
-        names = ", ".join(f"{name}/" if name == "checkpoints" else name for name in found)
+        names = ", ".join(f"{name}/" if name == CHECKPOINTS else name for name in found)
         raise RunFault(f"{folder} already holds a run ({names}): " + CHOICES.format(it="it", key="hydra.run.dir"), 2)
 
 
@@ -59,11 +60,12 @@ def refuse_sweep_reuse(cfg: DictConfig, folder: Path) -> None:
 
 # What a run writes in its folder: a link among them (in a folder someone shared) would send the
 # write elsewhere, e.g. checkpoints -> ~/.ssh.
-WRITTEN = (*RUN_OUTPUTS, "checkpoints", ".hydra", "train.log", ".lock", ".lock.owner")
+WRITTEN = (*RUN_OUTPUTS, CHECKPOINTS, HYDRA, TRAIN_LOG, run_lock.LOCK_FILE, run_lock.OWNER_FILE)
 
 
 def refuse_links(folder: Path) -> None:
-    entries = [folder / name for name in WRITTEN] + sorted((folder / "checkpoints").glob("*")) + sorted((folder / ".hydra").glob("*"))
+    run = RunFolder(folder)
+    entries = [folder / name for name in WRITTEN] + sorted(run.checkpoints.glob("*")) + sorted(run.hydra.glob("*"))
     for path in entries:
         if path.is_symlink():
             raise RunFault(f"{path} is a symbolic link: a run writes only plain files in its own folder; remove the link (or copy the folder without it)", 2)
@@ -87,11 +89,10 @@ def start_over_if_asked(trainer, folder: Path) -> None:
     the new run writes its own, so that no reader sees one run's curves beside another's results."""
     if not getattr(trainer, "overwrite", False) or trainer.resume == "auto" or not run_markers(folder):
         return
-    folder = Path(folder)
-    old = [folder / name for name in RUN_OUTPUTS] + sorted(folder.glob("events.out.tfevents.*"))
-    old += sorted((folder / "checkpoints").glob("*.pt"))
+    folder, run = Path(folder), RunFolder(folder)
+    old = [folder / name for name in RUN_OUTPUTS] + run.events() + sorted(run.checkpoints.glob("*.pt"))
     for path in old:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     with contextlib.suppress(OSError):
-        (folder / "checkpoints").rmdir()  # only when empty: anything else in it is not ours to delete
+        run.checkpoints.rmdir()  # only when empty: anything else in it is not ours to delete

@@ -1,25 +1,26 @@
-"""What a run leaves behind: metrics.csv, results.json, TensorBoard events, console lines.
+"""What a run leaves behind as it goes: metrics.csv, results.json, TensorBoard events, console lines.
 
-Every file is rewritten atomically, so a reader (`runner compare`, a user's
-script) never sees a torn file even while the run is still going.
+The files are written through RunFolder (runner/record/run_folder.py), atomically, so a
+reader (`runner compare`, a user's script) never sees a torn file even while the run is still going.
 """
 
-import csv
 import functools
-import io
 import logging
 from pathlib import Path
 
-from runner.io import atomic_write_json, atomic_write_text
+from runner.config.metric_names import EPOCH, LR, SECONDS, TRAIN_ACCURACY, TRAIN_LOSS, VAL_ACCURACY, VAL_LOSS
+from runner.record.results import Results
+from runner.record.run_folder import RunFolder
 
 log = logging.getLogger("runner")
 
-METRIC_COLUMNS = ("epoch", "train/loss", "train/accuracy", "val/loss", "val/accuracy", "lr", "seconds")
+METRIC_COLUMNS = (EPOCH, TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, LR, SECONDS)
+NOT_CURVES = (EPOCH, SECONDS)  # columns TensorBoard gets no curve of
 
 
 class RunLog:
     def __init__(self, run_dir: Path, hparams: dict, rows=()):
-        self.run_dir = Path(run_dir)
+        self.folder = RunFolder(run_dir)
         self.rows = list(rows)  # earlier epochs of a resumed run
         self.hparams = hparams
 
@@ -29,50 +30,46 @@ class RunLog:
         (protobuf) is not worth delaying the first training step for."""
         from torch.utils.tensorboard import SummaryWriter
 
-        return SummaryWriter(log_dir=str(self.run_dir))
+        return SummaryWriter(log_dir=str(self.folder.path))  # its events.out.tfevents.* files
 
     def epoch(self, row: dict, total_epochs: int, improved: bool, images=None) -> None:
         self.rows.append(row)
-        atomic_write_text(self.run_dir / "metrics.csv", _to_csv(self.rows))
+        self.folder.write_metric_rows(self.rows)
         for key, value in row.items():
-            if key not in ("epoch", "seconds") and value is not None:
-                # "train/loss" -> "loss/train": TensorBoard groups by the first part, so
-                # train and val curves of the same metric share a section.
-                split, _, metric = key.partition("/")
-                self.writer.add_scalar(f"{metric}/{split}" if metric else key, value, row["epoch"])
+            if key not in NOT_CURVES and value is not None:
+                self.writer.add_scalar(tensorboard_tag(key), value, row[EPOCH])
         for tag, image in (images or {}).items():
-            self.writer.add_image(tag, image, row["epoch"])
+            self.writer.add_image(tag, image, row[EPOCH])
         self.writer.flush()
         log.info(_summary_line(row, total_epochs, improved))
 
-    def finish(self, results: dict) -> None:
-        atomic_write_json(self.run_dir / "results.json", results)
+    def finish(self, results: Results) -> None:
+        self.folder.write_results(results)
         self._write_hparams(results)
         self.writer.close()
 
-    def _write_hparams(self, results: dict) -> None:
+    def _write_hparams(self, results: Results) -> None:
         """Run hyper-parameters + final metrics for TensorBoard's HPARAMS tab: those of the tested
         weights (the best epoch's, or the last with early_stopping.restore_best=false), as in results.json."""
         from torch.utils.tensorboard.summary import hparams
 
         metrics = {
-            "tested/val_accuracy": results["val"]["accuracy"],
-            "tested/test_accuracy": results["test"]["accuracy"],
-            "tested/val_loss": results["val"]["loss"],
+            "tested/val_accuracy": results.val["accuracy"],
+            "tested/test_accuracy": results.test["accuracy"],
+            "tested/val_loss": results.val["loss"],
         }
         metrics = {tag: value for tag, value in metrics.items() if value is not None}  # autoencoders: no accuracy
         for tag, value in metrics.items():
-            self.writer.add_scalar(tag, value, results.get("tested_epoch") or results["epochs_run"])
+            self.writer.add_scalar(tag, value, results.tested_epoch or results.epochs_run)
         for summary in hparams(self.hparams, metrics):
             self.writer.file_writer.add_summary(summary)
 
 
-def _to_csv(rows) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+def tensorboard_tag(name: str) -> str:
+    """"train/loss" -> "loss/train": TensorBoard groups by the first part, so train and val
+    curves of the same metric share a section."""
+    split, _, metric = name.partition("/")
+    return f"{metric}/{split}" if metric else name
 
 
 def _summary_line(row: dict, total_epochs: int, improved: bool) -> str:
@@ -80,8 +77,8 @@ def _summary_line(row: dict, total_epochs: int, improved: bool) -> str:
         return "  n/a " if x is None else f"{100 * x:6.2f}%"
 
     return (
-        f"epoch {row['epoch']:>{len(str(total_epochs))}}/{total_epochs}"
-        f"  train loss {row['train/loss']:.4f} acc {pct(row['train/accuracy'])}"
-        f"  val loss {row['val/loss']:.4f} acc {pct(row['val/accuracy'])}"
-        f"  lr {row['lr']:.3g}  {row['seconds']:.1f}s" + ("  *best*" if improved else "")
+        f"epoch {row[EPOCH]:>{len(str(total_epochs))}}/{total_epochs}"
+        f"  train loss {row[TRAIN_LOSS]:.4f} acc {pct(row[TRAIN_ACCURACY])}"
+        f"  val loss {row[VAL_LOSS]:.4f} acc {pct(row[VAL_ACCURACY])}"
+        f"  lr {row[LR]:.3g}  {row[SECONDS]:.1f}s" + ("  *best*" if improved else "")
     )

@@ -1,0 +1,31 @@
+"""The names of the metrics a run records, one place for all of them.
+
+A name is `<split>/<metric>`: metrics.csv's column, the monitor that early stopping
+and schedules watch, TensorBoard's tag (as `<metric>/<split>`), a curve in `runner
+compare`. Here, at the config floor, because configs name them (`early_stopping.monitor`,
+`scheduler.monitor`) and every floor above reads them.
+"""
+
+EPOCH = "epoch"
+LR = "lr"
+SECONDS = "seconds"  # the epoch's training and evaluation time
+
+TRAIN_LOSS = "train/loss"
+TRAIN_ACCURACY = "train/accuracy"
+VAL_LOSS = "val/loss"
+VAL_ACCURACY = "val/accuracy"
+TEST_LOSS = "test/loss"  # only with trainer.test_every_epoch=true
+TEST_ACCURACY = "test/accuracy"
+
+# What early stopping and the plateau schedules may monitor.
+MONITORS = (VAL_ACCURACY, VAL_LOSS, TRAIN_LOSS, TRAIN_ACCURACY)
+
+
+def metric_name(split: str, metric: str) -> str:
+    """("train", "loss") -> "train/loss"."""
+    return f"{split}/{metric}"
+
+
+def higher_is_better(name: str) -> bool:
+    """Accuracies grow as a model improves; losses shrink."""
+    return name.endswith("accuracy")

@@ -131,7 +131,8 @@ def time_to_target(config: str, variant: str, args, device) -> dict:
     from runner.config.schema import validate
     from runner.fit.environment import seed_everything
     from runner.launch.preflight import check
-    from runner.fit.loop import build, evaluate, make_step, train_epoch
+    from runner.build.assemble import assemble
+    from runner.fit.loop import evaluate, make_step, train_epoch
 
     torch._dynamo.reset()
     overrides = [f"+experiment={config}", f"trainer.device={device}", "trainer.progress=false", *VARIANTS[variant], *args.overrides]
@@ -139,7 +140,7 @@ def time_to_target(config: str, variant: str, args, device) -> dict:
     trainer = cfg.trainer
     seed_everything(cfg.seed, trainer.deterministic)
     start = time.perf_counter()
-    data, model, task, optimizer, _, hooks, loss_fn, _, order = build(cfg, device)
+    data, model, task, optimizer, _, hooks, loss_fn, _, order = assemble(cfg, device)
     step = make_step(model, task, loss_fn, optimizer, hooks, trainer, device)
     training, accuracy = 0.0, 0.0
     for epoch in range(1, trainer.epochs + 1):

@@ -185,7 +185,7 @@ def compare(args) -> int:
 def evaluate(args) -> int:
     from runner.analyse.evaluate import main as evaluate_main
 
-    return evaluate_main(args)
+    return evaluate_main(args, _checked_config)
 
 
 def reproduce(args) -> int:
@@ -197,7 +197,16 @@ def reproduce(args) -> int:
 def gradcheck(args) -> int:
     from runner.analyse.gradcheck import main as gradcheck_main
 
-    return gradcheck_main(args)
+    return gradcheck_main(args, _checked_config)
+
+
+def _checked_config(overrides):
+    """A single run's config, composed and checked as `runner train` checks it (raises
+    PreflightError): handed to the analyse commands, which sit below launch/ and so cannot
+    import it. Imported when called, so that `--help` stays quick."""
+    from runner.launch.preflight import check_one
+
+    return check_one(overrides)
 
 
 COMMANDS = {"train": train, "compare": compare, "evaluate": evaluate, "reproduce": reproduce, "gradcheck": gradcheck}

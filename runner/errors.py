@@ -44,3 +44,9 @@ class RunFault(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class PreflightError(Exception):
+    """A command line that cannot run (runner/launch/preflight.py); str() is the message for the
+    user. Here at the bottom so that commands handed a composing function (runner evaluate,
+    runner gradcheck, below launch/) can catch it."""

@@ -3,7 +3,7 @@
 
 import pytest
 
-import runner.fit.loop
+import runner.build.assemble
 
 CASES = [
     # (override, words the message must contain)
@@ -29,7 +29,7 @@ CASES = [
 @pytest.fixture
 def no_data_loading(monkeypatch):
     calls = []
-    monkeypatch.setattr(runner.fit.loop, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded"))
+    monkeypatch.setattr(runner.build.assemble, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded"))
     return calls
 
 

@@ -30,11 +30,6 @@ KNOWN_CLIMBS = {
     ("config.schema", "build.optim"): "optimizer schemas live beside their builders",
     ("config.schema", "build.regularization"): "RegularizationConfig lives beside its hooks",
     ("config.schema", "build.schedulers"): "scheduler schemas live beside their builders",
-    ("analyse.evaluate", "fit.loop"): "evaluate reuses the loop's evaluate() and predictions writer",
-    ("analyse.evaluate", "fit.speed"): "evaluate runs in the run's precision",
-    ("analyse.evaluate", "fit.environment"): "evaluate resolves the device",
-    ("analyse.evaluate", "launch.preflight"): "evaluate composes and checks the folder's overrides",
-    ("analyse.gradcheck", "launch.preflight"): "gradcheck composes and checks its command line",
 }
 
 

@@ -71,10 +71,10 @@ def test_speed_options_train_like_the_eager_loop_on_cuda(cli, outputs, name):
 
 
 def test_channels_last_is_on_for_a_cnn_on_cuda_by_default():
-    from runner.fit.loop import build
+    from runner.build.assemble import assemble
 
     cfg = validate(check(CNN)[0])
-    parts = build(cfg, torch.device("cuda"))
+    parts = assemble(cfg, torch.device("cuda"))
     conv = next(m for m in parts.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
 
@@ -85,12 +85,13 @@ def test_no_host_sync_inside_an_epoch(monkeypatch, options):
     blocking copy. The first epoch warms up (compiles, captures: those synchronise); the second
     runs under torch.cuda.set_sync_debug_mode("error"), which raises on any synchronising call."""
     from runner.fit.environment import seed_everything
-    from runner.fit.loop import build, make_step, train_epoch
+    from runner.build.assemble import assemble
+    from runner.fit.loop import make_step, train_epoch
 
     cfg = validate(check([*CNN, *options])[0])
     seed_everything(cfg.seed, False)
     device = torch.device("cuda")
-    parts = build(cfg, device)
+    parts = assemble(cfg, device)
     step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, cfg.trainer, device)
 
     def epoch():

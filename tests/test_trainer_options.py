@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+import runner.build.layout
 import runner.fit.speed
 from conftest import TINY
 from runner.config.schema import validate
-from runner.fit.environment import resolve_device
+from runner.build.device import resolve_device
 from runner.launch.preflight import check
 
 # A CNN that fits the 8x8 synthetic images, with more than one channel between its conv layers.
@@ -75,8 +76,8 @@ def test_bf16_forward_gives_fp32_outputs_for_the_loss():
 
 def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch):
     converted = []
-    real = runner.fit.speed.to_channels_last
-    monkeypatch.setattr(runner.fit.speed, "to_channels_last", lambda model, data: converted.append(model) or real(model, data))
+    real = runner.build.layout.to_channels_last
+    monkeypatch.setattr(runner.build.layout, "to_channels_last", lambda model, data: converted.append(model) or real(model, data))
     plain = train(cli, outputs, "plain", *CNN, "trainer.channels_last=false")
     assert converted == []
     nhwc = train(cli, outputs, "nhwc", *CNN, "trainer.channels_last=true")
@@ -95,7 +96,7 @@ def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch
 
 
 def test_channels_last_is_nothing_to_do_for_a_model_without_conv_layers(cli, outputs, monkeypatch):
-    monkeypatch.setattr(runner.fit.speed, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert"))
+    monkeypatch.setattr(runner.build.layout, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert"))
     assert_loss_falls(train(cli, outputs, "mlp", "trainer.channels_last=true"))
 
 

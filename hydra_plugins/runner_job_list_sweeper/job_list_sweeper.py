@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
+
+from runner.launch.hydra_internals import BasicSweeper  # Hydra's grid expansion (private: see there)
 
 
 TARGET = "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper"

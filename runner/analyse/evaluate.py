@@ -16,16 +16,19 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runner.errors import CheckpointError, ConfigError
+from runner.errors import CheckpointError, ConfigError, PreflightError
 from runner.record.run_folder import RunFolder
 
 CHANGEABLE = ("data", "trainer")  # top-level keys an override may touch
+# compose(overrides): the config of a command line, composed and checked as `runner train` checks
+# it; raises PreflightError. runner/cli.py hands it over (runner/launch/ sits above analyse/).
+Compose = Callable[[List[str]], DictConfig]
 
 
 @dataclass
@@ -49,7 +52,7 @@ class EvaluateError(Exception):
 # ---------------------------------------------------------------- config
 
 
-def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
+def run_config(run_dir: Path, overrides: List[str], compose: Compose) -> DictConfig:
     """The run's own composed config, with `overrides` applied to its data/trainer groups."""
     saved_file = RunFolder(run_dir).config_file
     if not saved_file.exists():
@@ -65,7 +68,7 @@ def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
     # A group added to the project after this run was made takes its default (it cannot matter for testing).
     absent = [key for key in cfg if OmegaConf.is_missing(cfg, key)]
     if absent:
-        defaults = _compose([])
+        defaults = _compose(compose, [])
         for key in absent:
             cfg[key] = defaults[key]
     if not overrides:
@@ -76,7 +79,7 @@ def run_config(run_dir: Path, overrides: List[str]) -> DictConfig:
         raise EvaluateError(f"overrides may change {' and '.join(CHANGEABLE)} only (the model comes from the checkpoint); got: {', '.join(wrong)}")
     # Compose the run's command line + the new overrides, so that group choices
     # (`data=mnist`) and values (`data.noise=0.8`) mean what they mean for `runner train`.
-    composed = _compose(_run_overrides(run_dir) + list(overrides))
+    composed = _compose(compose, _run_overrides(run_dir) + list(overrides))
     for key in touched:
         cfg[key] = composed[key]
     return cfg
@@ -118,15 +121,13 @@ def _run_overrides(run_dir: Path) -> List[str]:
         raise EvaluateError(str(err)) from None
 
 
-def _compose(overrides: List[str]) -> DictConfig:
+def _compose(compose: Compose, overrides: List[str]) -> DictConfig:
     """Compose and check as `runner train` does (runner/launch/preflight.py): a shared folder's saved
     overrides are untrusted like any command line. Its hydra.* overrides are dropped: where the
     original run wrote, and how it was launched, are not this command's concern."""
-    from runner.launch.preflight import PreflightError, check
-
     kept = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     try:
-        return check(kept)[0]
+        return compose(kept)
     except PreflightError as err:
         raise EvaluateError(f"cannot compose the config with {' '.join(kept) or 'no overrides'}: {err}") from None
 
@@ -135,8 +136,8 @@ def _compose(overrides: List[str]) -> DictConfig:
 
 
 def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Evaluation:
+    from runner.build.layout import default_dtype
     from runner.config.schema import validate
-    from runner.fit.speed import default_dtype
 
     run_cfg = validate(cfg)
     with default_dtype(run_cfg.trainer.precision):  # an fp64 run is evaluated in fp64, as fit tested it
@@ -144,38 +145,27 @@ def evaluate_run(cfg: DictConfig, checkpoint: Path, overrides: List[str]) -> Eva
 
 
 def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation:
+    from runner.build.assemble import assemble_tested
+    from runner.build.device import resolve_device
+    from runner.build.evaluation import split_metrics
     from runner.record.checkpoint import load_checkpoint, load_weights
-    from runner.build.data import load_dataset
-    from runner.fit.environment import resolve_device
-    from runner.build.losses import build_loss
-    from runner.fit import speed
-    from runner.build.models import build_model
-    from runner.build.tasks import task_of
-    from runner.fit.loop import evaluate
 
     device = resolve_device(run_cfg.trainer.device)
     if run_cfg.trainer.threads:
         torch.set_num_threads(run_cfg.trainer.threads)
-    data = load_dataset(run_cfg.data).to(device, torch.get_default_dtype())
-    model = build_model(run_cfg.model, run_cfg.regularization, data.input_shape, data.num_classes)
-    state = load_checkpoint(checkpoint, keys=("model",))  # data only; CheckpointError names the file
-    load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
-    model.to(device)
-    if speed.wants_channels_last(run_cfg.trainer.channels_last, model, device, run_cfg.trainer.precision):
-        data = speed.to_channels_last(model, data)  # the layout fit tested in (faster, and the same numbers)
-    task = task_of(model)
-    # The same loss and the same `evaluate` as fit's test step: same numbers on the same data.
-    metrics = evaluate(model, task, data.test, build_loss(run_cfg.loss, run_cfg.regularization), run_cfg.trainer.eval_batch_size)
-    confusion = confusion_matrix(model, data.test, data.num_classes, run_cfg.trainer.eval_batch_size) if task.name == "classification" else []
+    state = {}
+
+    def saved_weights(model) -> None:
+        state.update(load_checkpoint(checkpoint, keys=("model",)))  # data only; CheckpointError names the file
+        load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
+
+    # Assembled as fit assembles its run (runner/build/assemble.py), scored with the same loss and
+    # the same split metrics as fit's test step: same numbers on the same data.
+    data, model, task, loss_fn = assemble_tested(run_cfg, device, saved_weights)
+    batch_size = run_cfg.trainer.eval_batch_size
+    metrics = split_metrics(model, task, data.test, loss_fn, batch_size)
+    confusion = task.confusion(model, data.test, data.num_classes, batch_size)  # [] for models that do not classify
     return Evaluation(metrics["loss"], metrics.get("accuracy"), confusion, checkpoint, state.get("epoch"), list(overrides))
-
-
-@torch.inference_mode()
-def confusion_matrix(model, split, num_classes: int, batch_size: int) -> List[List[int]]:
-    model.eval()
-    predicted = torch.cat([model(split.x[s : s + batch_size]).argmax(1) for s in range(0, len(split), batch_size)])
-    counts = torch.bincount(split.y * num_classes + predicted, minlength=num_classes * num_classes)
-    return counts.view(num_classes, num_classes).tolist()
 
 
 # ---------------------------------------------------------------- output
@@ -256,7 +246,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv) -> int:
+def main(argv, compose: Compose) -> int:
     args = parse_args(argv)
     run_dir = args.run_dir
     if not run_dir.is_dir():
@@ -270,7 +260,7 @@ def main(argv) -> int:
     try:
         if not checkpoint.exists():
             raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)")
-        cfg = run_config(run_dir, args.overrides)
+        cfg = run_config(run_dir, args.overrides, compose)
         result = evaluate_run(cfg, checkpoint, args.overrides)
     except (EvaluateError, ConfigError, CheckpointError, OmegaConfBaseException) as err:
         print(f"runner evaluate: {err}", file=sys.stderr)

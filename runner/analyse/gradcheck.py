@@ -24,12 +24,15 @@ import dataclasses
 import math
 import sys
 from dataclasses import dataclass
-from typing import List
+from typing import Callable, List
 
 import torch
 from torch import nn
 
 SEED = 0  # the random numbers every evaluation replays
+# compose(overrides): the config of a command line, composed and checked as `runner train` checks
+# it; raises PreflightError. runner/cli.py hands it over (runner/launch/ sits above analyse/).
+Compose = Callable[[List[str]], object]
 
 
 @dataclass
@@ -64,20 +67,19 @@ def parse_args(args: List[str]) -> argparse.Namespace:
     return parsed
 
 
-def main(args: List[str]) -> int:
+def main(args: List[str], compose: Compose) -> int:
     opts = parse_args(args)
     if any(o in ("-m", "--multirun") for o in opts.overrides):
         print("runner: gradcheck checks one config; drop -m and the sweep lists", file=sys.stderr)
         return 2
     from runner.config.schema import validate
-    from runner.launch.preflight import PreflightError, check
+    from runner.errors import ConfigError, PreflightError
 
     try:
-        (composed,) = check(opts.overrides)
+        composed = compose(opts.overrides)
     except PreflightError as err:
         print(f"runner: config error: {err}", file=sys.stderr)
         return 2
-    from runner.errors import ConfigError
 
     cfg = validate(composed)
     try:
@@ -101,20 +103,18 @@ def main(args: List[str]) -> int:
 
 def run_gradcheck(cfg, n_examples: int, n_entries: int, eps: float, floor: float):
     """Returns (one TensorCheck per trainable parameter tensor, the objective's value)."""
+    from runner.build.assemble import model_and_task
     from runner.build.data import load_dataset
     from runner.build.losses import build_loss
-    from runner.build.models import build_model
     from runner.build.regularization import build_hooks
-    from runner.build.tasks import task_of
 
     torch.set_num_threads(cfg.trainer.threads or 1)  # a few examples: more threads only add overhead
     torch.manual_seed(cfg.seed)  # the model's initial weights
     reg = dataclasses.replace(cfg.regularization, dropout=0.0, input_dropout=0.0)
-    data = load_dataset(cfg.data)
-    model = build_model(cfg.model, reg, data.input_shape, data.num_classes)
+    data = load_dataset(cfg.data)  # on the CPU, as stored: the batch becomes float64 below
+    model, task = model_and_task(cfg, data.input_shape, data.num_classes, regularization=reg)
     disable_dropout(model)
     model = model.double().train()
-    task = task_of(model)
     x = data.train.x[:n_examples].double()
     target = task.target(x, data.train.y[:n_examples])
     loss_fn = build_loss(cfg.loss, reg)

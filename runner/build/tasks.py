@@ -2,19 +2,31 @@
 
 A classifier predicts labels (loss + accuracy); an autoencoder reconstructs its
 input (loss only). Models declare theirs with a `task` attribute
-("classification" by default). The loop asks the task for the target of a batch
-and for the metrics of a whole epoch, so it never branches on the model kind.
+("classification" by default). The loop asks the task for the target of a batch,
+the metrics of a whole epoch and the test predictions it writes (classifiers); the preflight asks
+which losses and output shape fit it; `runner evaluate` asks for its confusion matrix.
+Nothing else branches on the model kind: a new kind (language modelling) is one new
+task object here.
 """
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
+
+from runner.build.evaluation import confusion_counts, predicted_labels
 
 
 class Classification:
     name = "classification"
     records_batch_loss = False  # the epoch's loss comes from the kept logits
+    # Its outputs are logits: bce needs probabilities in [0, 1].
+    unfit_losses = ("bce",)
+    outputs = "outputs class scores (logits, not probabilities in [0, 1])"
+
+    @staticmethod
+    def output_shape(input_shape: Tuple[int, ...], num_classes: int) -> Tuple[int, ...]:
+        return (num_classes,)
 
     @staticmethod
     def monitorable(early_stopping):
@@ -51,10 +63,26 @@ class Classification:
         with torch.no_grad():
             return [loss_fn(logits, target).item() for logits, target in zip(records, targets)]
 
+    @staticmethod
+    def predictions(model, split, batch_size: int) -> Optional[Tuple[List[int], List[int]]]:
+        """(labels, predicted labels) of the examples: what ensembles vote with and confusion matrices count."""
+        return split.y.tolist(), predicted_labels(model, split, batch_size).tolist()
+
+    @staticmethod
+    def confusion(model, split, num_classes: int, batch_size: int) -> List[List[int]]:
+        return confusion_counts(split.y, predicted_labels(model, split, batch_size), num_classes)
+
 
 class Reconstruction:
     name = "reconstruction"
     records_batch_loss = True
+    # Its target is its input image, not a class: cross_entropy over one channel is always 0, hinge needs labels.
+    unfit_losses = ("cross_entropy", "hinge")
+    outputs = "reconstructs its input"
+
+    @staticmethod
+    def output_shape(input_shape: Tuple[int, ...], num_classes: int) -> Tuple[int, ...]:
+        return tuple(input_shape)
 
     @staticmethod
     def monitorable(early_stopping):
@@ -89,6 +117,14 @@ class Reconstruction:
         """The loss of each step's batch, in order (each record is a batch's summed loss)."""
         sizes = [len(idx) for idx in order.split(batch_size)]
         return [(summed / n).item() for summed, n in zip(records, sizes)]
+
+    @staticmethod
+    def predictions(model, split, batch_size: int) -> Optional[Tuple[List[int], List[int]]]:
+        return None  # a reconstruction predicts no label
+
+    @staticmethod
+    def confusion(model, split, num_classes: int, batch_size: int) -> List[List[int]]:
+        return []  # no classes to confuse
 
 
 TASKS = {"classification": Classification, "reconstruction": Reconstruction}

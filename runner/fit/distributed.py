@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 
 from runner.config import policy as config_policy
-from runner.fit.environment import resolve_device
+from runner.build.device import resolve_device
 
 log = logging.getLogger("runner")
 

@@ -1,4 +1,4 @@
-"""Where a run ran: device choice, seeding, library versions, machine and commit."""
+"""Where a run ran: seeding, library versions, machine and commit (the device: runner/build/device.py)."""
 
 import os
 import platform
@@ -8,16 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from runner.errors import ConfigError
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("trainer.device", f"'{name}' was asked for but no CUDA device is available; use trainer.device=cpu or auto")
-    return torch.device(name)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:

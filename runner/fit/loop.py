@@ -11,7 +11,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import torch
 import yaml
@@ -20,28 +20,25 @@ from tqdm import tqdm
 from runner.fit import cpu_threads, distributed, signals, speed
 from runner.record.checkpoint import save_checkpoint
 from runner.config.schema import RunConfig
-from runner.build.data import Dataset, Split, batches, load_dataset
-from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
-from runner.fit.environment import git_commit, machine, resolve_device, seed_everything, versions
-from runner.io import atomic_write_text
-from runner.build.losses import build_loss
-from runner.build.models import build_model
-from runner.build.optim import build_optimizer
+from runner.build.assemble import assemble
+from runner.build.data import Split, batches
+from runner.build.device import resolve_device
+from runner.build.early_stopping import EarlyStoppingConfig
+from runner.build.evaluation import split_metrics
+from runner.build.layout import default_dtype
+from runner.fit.environment import git_commit, machine, seed_everything, versions
 from runner.paths import CONF_DIR
-from runner.build.regularization import StepHooks, build_hooks, param_groups
 from runner.fit.resume import ResumePoint, restore
 from runner.config.metric_names import EPOCH, LR, SECONDS, metric_name
 from runner.record.results import Results, split_entry, status_of
 from runner.record.run_folder import RunFolder
 from runner.record.run_log import RunLog
-from runner.build.schedulers import build_scheduler
-from runner.build.tasks import task_of
 
 log = logging.getLogger("runner")
 
 
 def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
-    with speed.default_dtype(cfg.trainer.precision):  # fp64: parameters, data and every new tensor
+    with default_dtype(cfg.trainer.precision):  # fp64: parameters, data and every new tensor
         return _fit(cfg, run_dir, hparams, overrides)
 
 
@@ -57,7 +54,7 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     cpu_threads.set_threads(trainer.threads, device)
     seed_everything(cfg.seed, trainer.deterministic)
 
-    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = build(cfg, device)
+    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = assemble(cfg, device, distributed.world_size())  # runner/build/assemble.py
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
     log.info(stopper.describe(trainer.epochs))
@@ -130,8 +127,9 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     if restored_best:
         model.load_state_dict(best_state)
     test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
-    if task.name == "classification" and distributed.is_main():
-        write_predictions(RunFolder(run_dir).test_predictions_file, model, data.test, trainer.eval_batch_size)
+    predictions = task.predictions(model, data.test, trainer.eval_batch_size) if distributed.is_main() else None
+    if predictions is not None:  # a classifier's: label, predicted per test example
+        RunFolder(run_dir).write_test_predictions(*predictions)
     # train/val/test in results.json all describe the weights that were tested (README, results.json)
     if restored_best:
         tested_epoch, tested_row = stopper.best_epoch, best_row
@@ -170,39 +168,6 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     run_log.finish(results)
     signals.finish(preempted=stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
     return results.as_json()
-
-
-class Parts(NamedTuple):
-    """What a run trains with, built from its config before the first epoch."""
-
-    data: Dataset
-    model: torch.nn.Module
-    task: type
-    optimizer: torch.optim.Optimizer
-    scheduler: object
-    hooks: StepHooks
-    loss_fn: Callable
-    stopper: EarlyStopping
-    order: torch.Generator
-
-
-def build(cfg: RunConfig, device: torch.device) -> Parts:
-    """Data (resident on `device`), model, optimizer, schedule, regularizers, loss and stopper:
-    everything `fit` trains with (benchmarks build theirs here too). Seed first."""
-    trainer = cfg.trainer
-    data = load_dataset(cfg.data).to(device, torch.get_default_dtype())
-    model = build_model(cfg.model, cfg.regularization, data.input_shape, data.num_classes).to(device)
-    if speed.wants_channels_last(trainer.channels_last, model, device, trainer.precision):
-        data = speed.to_channels_last(model, data)
-    task = task_of(model)
-    batch = trainer.batch_size * distributed.world_size()  # the global batch (trainer.batch_size is per rank under DDP)
-    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
-    scheduler = build_scheduler(cfg.scheduler, optimizer)
-    hooks = build_hooks(cfg.regularization, model)
-    loss_fn = build_loss(cfg.loss, cfg.regularization)
-    stopper = EarlyStopping(task.monitorable(cfg.early_stopping), trainer.divergence_factor)
-    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
-    return Parts(data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order)
 
 
 def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.device) -> Callable:
@@ -313,28 +278,10 @@ def epochs_notice(cfg: RunConfig, overrides) -> str:
 
 @torch.inference_mode()
 def evaluate(model, task, split: Split, loss_fn, batch_size: int) -> dict:
-    """Metrics over a split, in chunks (one giant batch is slower on CPU). Under DDP each
-    rank evaluates its 1/N of the split and the sums are all-reduced."""
+    """Metrics over a split (runner/build/evaluation.py). Under DDP each rank evaluates its
+    1/N of the split and the sums are all-reduced."""
     split = distributed.part(split)
-    was_training = model.training
-    model.eval()
-    records = []
-    for start in range(0, len(split), batch_size):
-        x, y = split.x[start : start + batch_size], split.y[start : start + batch_size]
-        out = model(x)
-        loss = loss_fn(out, task.target(x, y)) if task.records_batch_loss else None
-        records.append(task.record(out, loss, len(y)))
-    model.train(was_training)
-    return distributed.reduce_metrics(task.summarise(records, split, None, loss_fn), len(split))
-
-
-@torch.inference_mode()
-def write_predictions(path: Path, model, split: Split, batch_size: int) -> None:
-    """label,predicted per test example: what ensembles vote with and confusion matrices count."""
-    model.eval()
-    predicted = torch.cat([model(split.x[i : i + batch_size]).argmax(1) for i in range(0, len(split), batch_size)])
-    lines = ["label,predicted"] + [f"{a},{b}" for a, b in zip(split.y.tolist(), predicted.tolist())]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    return distributed.reduce_metrics(split_metrics(model, task, split, loss_fn, batch_size), len(split))
 
 
 def prefixed(prefix: str, metrics: dict) -> dict:

@@ -18,12 +18,7 @@ from typing import List, Optional
 
 import hydra
 import torch
-from hydra._internal.callbacks import Callbacks
-from hydra._internal.hydra import Hydra
-from hydra._internal.utils import create_config_search_path
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-import hydra.core.utils
 from hydra.core.utils import configure_log, run_job
 from hydra.errors import HydraException
 from hydra.types import HydraContext, RunMode
@@ -36,10 +31,10 @@ from runner.config.schema import validate
 from runner.errors import CheckpointError, ConfigError, RunFault
 from runner.io import atomic_write_text
 from runner.paths import CONF_DIR
+from runner.launch.compose import CONFIG_NAME, VERSION_BASE, hydra_app
+from runner.launch.hydra_internals import Callbacks, replace_config_writer
 from runner.launch.startup import import_run_modules
 from runner.fit.loop import fit
-
-CONFIG_NAME = "config"
 
 
 def config_groups() -> str:
@@ -177,7 +172,7 @@ def _save_config_atomically(cfg, filename: str, output_dir: Path) -> None:
     atomic_write_text(Path(output_dir) / filename, OmegaConf.to_yaml(cfg))
 
 
-hydra.core.utils._save_config = _save_config_atomically  # no public hook for this; run_job looks it up at each call
+replace_config_writer(_save_config_atomically)
 
 
 def _report(message: str, code: int) -> None:
@@ -243,17 +238,7 @@ def labelled_lines(label: str):
 
 
 # Hydra's own command line: `runner train --help`, `--cfg`, `--info`, its other flags.
-train_app = reporting_faults(hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base="1.3")(train_job))
-
-
-@contextlib.contextmanager
-def _hydra():
-    """The Hydra instance @hydra.main would make (same config search path), cleared afterwards as it does."""
-    GlobalHydra.instance().clear()
-    try:
-        yield Hydra.create_main_hydra2(task_name="train", config_search_path=create_config_search_path(str(CONF_DIR)))
-    finally:
-        GlobalHydra.instance().clear()
+train_app = reporting_faults(hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base=VERSION_BASE)(train_job))
 
 
 @reporting_faults
@@ -271,7 +256,7 @@ def run_one(cfg: DictConfig) -> None:
 
 
 def _run_job(cfg: DictConfig) -> None:
-    with _hydra() as app:
+    with hydra_app("train") as app:
         with read_write(cfg.hydra):  # as @hydra.main runs a config that leaves hydra.mode unset
             cfg.hydra.mode = RunMode.RUN
             cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
@@ -291,5 +276,5 @@ def run_sweep(overrides: List[str], sweep_dir: Optional[Path] = None) -> None:
     sweep_dir: a sweep folder named on the command line (or the resumable one), locked for the
     whole sweep so that a second sweep there is refused; each point also locks its own folder."""
     lock = folder_lock(sweep_dir, "hydra.sweep.dir") if sweep_dir is not None else contextlib.nullcontext()
-    with lock, _hydra() as app:
+    with lock, hydra_app("train") as app:
         app.multirun(config_name=CONFIG_NAME, task_function=train_job, overrides=[*overrides, "hydra.mode=MULTIRUN"])

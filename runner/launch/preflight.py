@@ -3,7 +3,6 @@ sweep with Hydra's compose API and validate it, so that a typo, a wrong type,
 an out-of-range value or an unknown choice fails at once with one clear message
 (a bad value in sweep point 7 fails before point 1 runs)."""
 
-import dataclasses
 import itertools
 import os
 import re
@@ -14,8 +13,6 @@ from typing import Dict, List, Optional
 
 import torch
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
@@ -25,19 +22,12 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 from runner.config import policy as config_policy
 
 from runner.launch import yaml_guard
+from runner.launch.compose import compose, config_tree
 from runner.config.schema import CODE_KEYS, validate
-from runner.fit.environment import resolve_device
-from runner.errors import ConfigError
-from runner.build.losses import LOSSES, check_loss
-from runner.build.models import build_model, check_model
+from runner.build.assemble import check_parts
+from runner.build.device import resolve_device
+from runner.errors import ConfigError, PreflightError
 from runner.paths import CONF_DIR, REPO_ROOT
-
-
-class PreflightError(Exception):
-    """A command line that cannot run; str() is the message for the user."""
-
-
-yaml_guard.install()  # every config file is scanned for aliases before Hydra builds nodes from it
 
 
 def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
@@ -68,8 +58,7 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
         raise PreflightError(_explain(err, overrides, "")) from None
     _refuse_unsafe_overrides(overrides)
     search = _search_path(config_dir)
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="preflight"):
+    with config_tree("preflight"):
         fixed = _fixed_part(overrides) if multirun else overrides
         _refuse_placeholders(fixed)
         # The hydra node is composed too: it is where launchers and callbacks name code (checked by validate).
@@ -103,6 +92,13 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
             validate_point(cfg, point, where, multirun=True)
             configs.append(strip(cfg))
         return configs
+
+
+def check_one(overrides: List[str]) -> DictConfig:
+    """The one config of a single-run command line (no hydra node), composed and checked as
+    `runner train` checks it: what runner/cli.py hands to `runner evaluate` and `runner gradcheck`."""
+    (cfg,) = check(overrides)
+    return cfg
 
 
 MAX_KEY_LENGTH = 200  # longer keys become file names Hydra cannot create (override_dirname, log lines)
@@ -216,7 +212,7 @@ def _fixed_part(overrides: List[str]) -> List[str]:
 
 def _compose(overrides, shown, where: str = "", return_hydra_config: bool = False) -> DictConfig:
     try:
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+        return compose(overrides, return_hydra_config=return_hydra_config)
     except (HydraException, OmegaConfBaseException) as err:
         raise PreflightError(_explain(err, overrides, where)) from None
     except yaml.YAMLError as err:  # a malformed YAML file: name the file and the line
@@ -230,7 +226,7 @@ def _unexpected(err: Exception, overrides, return_hydra_config: bool) -> str:
     culprit = None
     for count in range(1, len(overrides) + 1):
         try:
-            compose(config_name="config", overrides=list(overrides[:count]), return_hydra_config=return_hydra_config)
+            compose(overrides[:count], return_hydra_config=return_hydra_config)
         except Exception:  # noqa: BLE001 (any failure: this prefix already breaks)
             culprit = overrides[count - 1]
             break
@@ -344,42 +340,21 @@ def _yaml_message(err: yaml.YAMLError) -> str:
 
 
 def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool = False) -> None:
-    """Schema and range checks, where the run may write, then the model against the data's
-    shape (built on the meta device)."""
+    """Schema and range checks, where the run may write, then the model and loss against the
+    data's shape (runner/build/assemble.py: the model built once, on the meta device, by check_model)."""
     try:
         run = validate(cfg)  # first: it refuses resolvers that the path checks would otherwise call
         if "hydra" in cfg:
             _check_choices(cfg.hydra)
             config_policy.check_paths(cfg, multirun)
         input_shape, num_classes = run.data.shape()
-        check_model(run.model, run.regularization, input_shape, num_classes)
-        check_loss(run.loss, run.regularization)
-        check_loss_fits_task(run, input_shape, num_classes)
+        check_parts(run, input_shape, num_classes)
         if _runs_here(cfg):
             check_device(run.trainer.device)
     except ConfigError as err:
         raise PreflightError(_prefix(where) + str(err)) from None
     except OmegaConfBaseException as err:
         raise PreflightError(_prefix(where) + _omegaconf_message(err)) from None
-
-
-# Losses that cannot train a kind of model: a classifier's outputs are logits (bce needs
-# probabilities in [0, 1]); an autoencoder's target is its input image, not a class (cross_entropy
-# over its one channel is always 0, hinge needs labels).
-LOSSES_UNFIT_FOR_TASK = {"classification": ("bce",), "reconstruction": ("cross_entropy", "hinge")}
-
-
-def check_loss_fits_task(run, input_shape, num_classes) -> None:
-    model_cfg = run.model
-    if getattr(model_cfg, "init_from", None):  # the checkpoint was read by check_model already
-        model_cfg = dataclasses.replace(model_cfg, init_from=None)
-    with torch.device("meta"):
-        task = getattr(build_model(model_cfg, run.regularization, tuple(int(s) for s in input_shape), num_classes), "task", "classification")
-    unfit = LOSSES_UNFIT_FOR_TASK.get(task, ())
-    if run.loss in unfit:
-        what = "reconstructs its input" if task == "reconstruction" else "outputs class scores (logits, not probabilities in [0, 1])"
-        fit = [name for name in LOSSES.names() if name not in unfit]
-        raise ConfigError("loss", f"'{run.loss}' does not fit model {model_cfg.name}, which {what}; use one of: {', '.join(fit)}")
 
 
 def _runs_here(cfg: DictConfig) -> bool:
@@ -473,7 +448,7 @@ def _schema_keys(err) -> List[str]:
 def _valid_keys(parent: str, overrides, bad_key: str) -> List[str]:
     keep = [o for o in overrides if not o.lstrip("+~").startswith(bad_key)]
     try:
-        cfg = compose(config_name="config", overrides=keep)
+        cfg = compose(keep)
         node = OmegaConf.select(cfg, parent) if parent else cfg
         return sorted(node.keys()) if isinstance(node, DictConfig) else []
     except Exception:  # the hint is best-effort; the error itself is already known

@@ -27,9 +27,6 @@ import os
 from pathlib import Path
 from typing import List, Optional
 
-from hydra import compose, initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
@@ -37,7 +34,8 @@ from omegaconf import OmegaConf
 
 import runner.config.schema  # noqa: F401  (registers the schemas that compose needs)
 from runner.io import atomic_write_json
-from runner.paths import CONF_DIR
+from runner.launch.compose import compose_once
+from runner.launch.hydra_internals import BasicSweeper
 
 RECORD = "resumable.json"
 BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"
@@ -85,10 +83,7 @@ def planned_points(overrides: List[str]) -> Optional[List[List[str]]]:
     parsed = _parsed(overrides)
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     task = [o.input_line for o in parsed if not o.is_hydra_override()]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="resumable"):
-        sweeper = compose(config_name="config", overrides=fixed, return_hydra_config=True).hydra.sweeper
-    GlobalHydra.instance().clear()
+    sweeper = compose_once(fixed, job_name="resumable", return_hydra_config=True).hydra.sweeper
     if sweeper.get("_target_") == JOB_LIST_SWEEPER:  # the listed jobs, in their order
         try:
             return [sorted(job) for job in expand(list(sweeper.jobs), task)]

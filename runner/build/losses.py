@@ -23,10 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from runner.config.losses import LOSS_KIND
 from runner.errors import ConfigError
 from runner.registry import Registry
 
-LOSSES = Registry("loss")
+LOSSES = Registry(LOSS_KIND)  # a loss for each name in runner/config/losses.py
 
 
 def dense_target(output: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:

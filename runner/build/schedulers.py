@@ -6,21 +6,22 @@ schedule has state_dict/load_state_dict, saved in checkpoints.
 """
 
 import math
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
 
-from runner.config.metric_names import MONITORS, VAL_ACCURACY, VAL_LOSS, higher_is_better
-from runner.errors import require
+from runner.config.metric_names import higher_is_better
+from runner.config.schedulers import (
+    SCHEDULER_MEMBERS,
+    CosineConfig,
+    ExponentialConfig,
+    HalvingConfig,
+    PlateauConfig,
+    StepConfig,
+)
 from runner.registry import Registry
 
-SCHEDULERS = Registry("scheduler")
-
-
-def _check_monitor(monitor: str, mode: str) -> None:
-    require(monitor in MONITORS, "monitor", f"unknown metric '{monitor}'; choose one of: {', '.join(MONITORS)}")
-    require(mode in ("auto", "min", "max"), "mode", f"choose one of: auto, min, max (got '{mode}')")
+SCHEDULERS = Registry(SCHEDULER_MEMBERS.kind)  # a schedule for each schema in runner/config/schedulers.py
 
 
 def _maximize(monitor: str, mode: str) -> bool:
@@ -32,85 +33,6 @@ def _monitored(row: dict, monitor: str) -> float:
     if value is None:
         raise ValueError(f"scheduler.monitor: this run logs no '{monitor}' (a reconstruction model has no accuracy); monitor a loss instead")
     return value
-
-
-# ---------------------------------------------------------------- configs
-
-
-@dataclass
-class NoSchedulerConfig:
-    name: str = "none"
-
-
-@dataclass
-class StepConfig:
-    name: str = "step"
-    step_size: int = 10  # epochs between decays
-    gamma: float = 0.1  # lr <- gamma * lr every step_size epochs
-
-    def __post_init__(self):
-        require(self.step_size >= 1, "step_size", f"at least 1 epoch, got {self.step_size}")
-        require(0 < self.gamma <= 1, "gamma", f"a factor in (0, 1], got {self.gamma}")
-
-
-@dataclass
-class ExponentialConfig:
-    name: str = "exponential"
-    gamma: float = 0.95  # lr <- gamma * lr every epoch
-
-    def __post_init__(self):
-        require(0 < self.gamma <= 1, "gamma", f"a factor in (0, 1], got {self.gamma}")
-
-
-@dataclass
-class CosineConfig:
-    name: str = "cosine"
-    t_max: int = 10  # epochs from the initial lr down to eta_min (the YAML sets ${trainer.epochs})
-    eta_min: float = 0.0
-
-    def __post_init__(self):
-        require(self.t_max >= 1, "t_max", f"at least 1 epoch, got {self.t_max}")
-        require(self.eta_min >= 0, "eta_min", f"must be >= 0, got {self.eta_min}")
-
-
-@dataclass
-class PlateauConfig:
-    name: str = "plateau"
-    monitor: str = VAL_LOSS
-    mode: str = "auto"  # auto: max for accuracies, min for losses
-    factor: float = 0.1
-    patience: int = 10
-    threshold: float = 1e-4
-    threshold_mode: str = "rel"
-    cooldown: int = 0
-    min_lr: float = 0.0
-
-    def __post_init__(self):
-        _check_monitor(self.monitor, self.mode)
-        require(0 < self.factor < 1, "factor", f"a factor in (0, 1), got {self.factor}")
-        require(self.patience >= 0, "patience", f"must be >= 0, got {self.patience}")
-        require(self.threshold >= 0, "threshold", f"must be >= 0, got {self.threshold}")
-        require(self.threshold_mode in ("rel", "abs"), "threshold_mode", f"choose one of: rel, abs (got '{self.threshold_mode}')")
-        require(self.cooldown >= 0, "cooldown", f"must be >= 0, got {self.cooldown}")
-        require(self.min_lr >= 0, "min_lr", f"must be >= 0, got {self.min_lr}")
-
-
-@dataclass
-class HalvingConfig:
-    name: str = "halving"
-    monitor: str = VAL_ACCURACY
-    mode: str = "auto"
-    patience: int = 10  # n: halve when the monitor has not improved for n epochs
-    max_halvings: Optional[int] = 7  # k: stop at the k-th halving (lr = initial / 2**k); null = never stop
-    factor: float = 0.5
-    min_delta: float = 0.0  # an improvement must beat the best by more than this
-
-    def __post_init__(self):
-        _check_monitor(self.monitor, self.mode)
-        require(self.patience >= 1, "patience", f"at least 1 epoch, got {self.patience}")
-        require(self.max_halvings is None or self.max_halvings >= 1, "max_halvings", f"null or at least 1, got {self.max_halvings}")
-        require(0 < self.factor < 1, "factor", f"a factor in (0, 1), got {self.factor}")
-        require(self.min_delta >= 0, "min_delta", f"must be >= 0, got {self.min_delta}")
 
 
 # ---------------------------------------------------------------- schedules
@@ -189,27 +111,27 @@ class Halving:
 # ---------------------------------------------------------------- builders
 
 
-@SCHEDULERS.register("none", schema=NoSchedulerConfig)
+@SCHEDULERS.register("none")
 def build_none(cfg, optimizer):
     return ConstantLR()
 
 
-@SCHEDULERS.register("step", schema=StepConfig)
+@SCHEDULERS.register("step")
 def build_step(cfg: StepConfig, optimizer):
     return EpochSchedule(torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma))
 
 
-@SCHEDULERS.register("exponential", schema=ExponentialConfig)
+@SCHEDULERS.register("exponential")
 def build_exponential(cfg: ExponentialConfig, optimizer):
     return EpochSchedule(torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.gamma))
 
 
-@SCHEDULERS.register("cosine", schema=CosineConfig)
+@SCHEDULERS.register("cosine")
 def build_cosine(cfg: CosineConfig, optimizer):
     return EpochSchedule(torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.t_max, eta_min=cfg.eta_min))
 
 
-@SCHEDULERS.register("plateau", schema=PlateauConfig)
+@SCHEDULERS.register("plateau")
 def build_plateau(cfg: PlateauConfig, optimizer):
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -224,7 +146,7 @@ def build_plateau(cfg: PlateauConfig, optimizer):
     return EpochSchedule(scheduler, monitor=cfg.monitor)
 
 
-@SCHEDULERS.register("halving", schema=HalvingConfig)
+@SCHEDULERS.register("halving")
 def build_halving(cfg: HalvingConfig, optimizer):
     return Halving(cfg, optimizer)
 

@@ -1,8 +1,9 @@
 """The run's config schema: dataclasses registered in Hydra's ConfigStore.
 
 Groups with one shape (regularization, early_stopping, trainer) are typed
-fields of RunConfig. Groups whose members differ (data, model, optimizer) have
-one schema per member, stored as `schema/<group>/<name>`; each member's YAML
+fields of RunConfig. Groups whose members differ (data, model, optimizer,
+scheduler) have one schema per member, in their tables (runner/config/data.py,
+models/, optim.py, schedulers.py), stored as `schema/<group>/<name>`; each member's YAML
 names its schema in its defaults list, so Hydra rejects unknown keys and wrong
 types while composing. Range checks live in each schema's __post_init__ and run
 in `validate`, before any data is loaded.
@@ -13,27 +14,24 @@ import os
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
-import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from runner.config import policy as config_policy
+from runner.config.data import DATA_MEMBERS
+from runner.config.early_stopping import EarlyStoppingConfig
+from runner.config.losses import LOSS_KIND, LOSS_NAMES
+from runner.config.models import MODEL_MEMBERS
+from runner.config.optim import OPTIMIZER_MEMBERS
 from runner.config.policy import CODE_KEYS
-from runner.build.data import DATASETS
-from runner.build.early_stopping import EarlyStoppingConfig
+from runner.config.reference import ReferenceConfig
+from runner.config.regularization import RegularizationConfig
+from runner.config.schedulers import SCHEDULER_MEMBERS
+from runner.config.trainer import TrainerConfig
 from runner.errors import ConfigError, require
-from runner.build.losses import LOSSES
-from runner.build.models import MODELS
-from runner.build.optim import OPTIMIZERS
-from runner.build.regularization import RegularizationConfig
-from runner.build.schedulers import SCHEDULERS
+from runner.registry import check_name
 
-DEVICES = ("auto", "cpu", "cuda")
-RESUME_MODES = ("never", "auto")
-STRATEGIES = ("single", "ddp")
-PRECISIONS = ("fp32", "bf16", "fp64")
-CHANNELS_LAST = ("auto", "true", "false")
 # What a captured CUDA graph cannot replay (trainer.cuda_graphs), and why: checked in `validate`.
 NOT_CAPTURABLE = {
     "optimizer=lbfgs": "its step re-evaluates a closure a data-dependent number of times",
@@ -41,55 +39,7 @@ NOT_CAPTURABLE = {
     "trainer.strategy=ddp": "DistributedDataParallel's gradient all-reduce is not captured here",
     "regularization.weight_noise": "weight noise keeps Python-side copies of the clean weights from step to step",
 }
-MEMBER_GROUPS = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
-
-
-@dataclass
-class TrainerConfig:
-    epochs: int = 10
-    batch_size: int = 64
-    eval_batch_size: int = 1000
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default; at most 4 x the cores (more crashes OpenMP)
-    deterministic: bool = False  # torch.use_deterministic_algorithms
-    shuffle: bool = True  # reshuffle the training set every epoch
-    progress: bool = True  # progress bar (shown only on a terminal)
-    checkpoints: bool = True  # write checkpoints/{best,last}.pt
-    resume: str = "never"  # auto: continue this run folder from checkpoints/last.pt, skip it if finished
-    overwrite: bool = False  # true: start over in a run folder that holds a run (its results are deleted first); false: refuse
-    test_every_epoch: bool = False  # also log test loss/accuracy each epoch (for "peak test" reporting)
-    strategy: str = "single"  # single: one process; ddp: DistributedDataParallel over torchrun's processes (docs/distributed.md)
-    # Speed options (docs/training.md, "Fast runs on a GPU"); none changes what a checkpoint holds.
-    compile: bool = False  # torch.compile the model for training
-    precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
-    channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
-    cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
-    max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
-    divergence_factor: float = 1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
-
-    def __post_init__(self):
-        require(self.divergence_factor == 0 or self.divergence_factor > 1, "divergence_factor", f"0 (off) or above 1, got {self.divergence_factor}")
-        require(self.epochs >= 1, "epochs", f"at least 1, got {self.epochs}")
-        require(self.batch_size >= 1, "batch_size", f"at least 1, got {self.batch_size}")
-        require(self.eval_batch_size >= 1, "eval_batch_size", f"at least 1, got {self.eval_batch_size}")
-        require(0 <= self.threads <= max_threads(), "threads", f"0 (torch's default) to {max_threads()} (4 x this machine's {os.cpu_count()} cores), got {self.threads}")
-        require(self.max_sweep_points >= 1, "max_sweep_points", f"at least 1, got {self.max_sweep_points}")
-        require(self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')")
-        require(not (self.overwrite and self.resume == "auto"), "overwrite", "true starts the run folder over, trainer.resume=auto continues it: choose one")
-        require(self.strategy in STRATEGIES, "strategy", f"choose one of: {', '.join(STRATEGIES)} (got '{self.strategy}')")
-        base = self.device.split(":")[0]
-        require(base in DEVICES, "device", f"choose one of: auto, cpu, cuda, cuda:N (got '{self.device}')")
-        require(self.precision in PRECISIONS, "precision", f"choose one of: {', '.join(PRECISIONS)} (got '{self.precision}')")
-        self.channels_last = self.channels_last.lower()  # a YAML or command-line `true` arrives as 'True'
-        require(self.channels_last in CHANNELS_LAST, "channels_last", f"choose one of: {', '.join(CHANNELS_LAST)} (got '{self.channels_last}')")
-        # trainer.device=cuda is checked against the machine by the preflight, where the run runs here (not under SLURM).
-        cuda_here = base == "cuda" or (base == "auto" and torch.cuda.is_available())
-        require(not self.cuda_graphs or cuda_here, "cuda_graphs", f"CUDA graphs replay GPU kernels: they need trainer.device=cuda, or auto on a machine with a GPU (here trainer.device={self.device} is the CPU); set trainer.cuda_graphs=false")
-
-
-def max_threads() -> int:
-    """More torch threads than this is no faster, and from ~20,000 crashes OpenMP (libgomp aborts, or a segfault)."""
-    return 4 * (os.cpu_count() or 1)
+MEMBER_GROUPS = {"data": DATA_MEMBERS, "model": MODEL_MEMBERS, "optimizer": OPTIMIZER_MEMBERS, "scheduler": SCHEDULER_MEMBERS}
 
 
 def check_speed_options(run: dict) -> None:
@@ -104,31 +54,6 @@ def check_speed_options(run: dict) -> None:
         in_use.add("regularization.weight_noise")
     for what, why in NOT_CAPTURABLE.items():
         require(what not in in_use, "trainer.cuda_graphs", f"cannot capture a training step with {what}: {why}; set trainer.cuda_graphs=false")
-
-
-REFERENCE_METRICS = ("peak_test", "test_at_best_val", "best_val", "final_test", "test_loss", "ensemble_test")
-
-
-@dataclass
-class ReferenceConfig:
-    """A documented result this run reproduces (experiments/reproduce/*.yaml)."""
-
-    id: str = MISSING
-    group: str = ""  # e.g. nielsen-ch1; `runner reproduce nielsen` selects every nielsen-* row
-    description: str = ""
-    value: Optional[float] = None  # percent for accuracies, raw for losses; null when the source gives no number
-    metric: str = "test_at_best_val"  # how the source reported it (see REFERENCE_METRICS)
-    tolerance: Optional[float] = None  # default: 0.15 points above 99%, 0.3 below (MNIST_RESULTS.md)
-    seeds: int = 3
-    documented_epochs: Optional[int] = None  # the source's epoch count; runs shorter than this are flagged
-    source: str = ""
-    notes: str = ""
-    ensemble_of: Optional[str] = None  # for ensemble_test: the row whose runs vote
-    compare_with: Optional[str] = None  # a row to set this one beside when it has no number
-
-    def __post_init__(self):
-        require(self.metric in REFERENCE_METRICS, "metric", f"choose one of: {', '.join(REFERENCE_METRICS)} (got '{self.metric}')")
-        require(self.seeds >= 1, "seeds", f"at least 1, got {self.seeds}")
 
 
 @dataclass
@@ -148,9 +73,9 @@ class RunConfig:
 def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="run_schema", node=RunConfig)
-    for group, registry in MEMBER_GROUPS.items():
-        for entry in registry.entries():
-            store.store(group=f"schema/{group}", name=entry.name, node=entry.schema)
+    for group, members in MEMBER_GROUPS.items():
+        for name, schema in members.schemas.items():
+            store.store(group=f"schema/{group}", name=name, node=schema)
 
 
 register_schemas()
@@ -163,11 +88,11 @@ OmegaConf.register_new_resolver("runner_pid", lambda: os.getpid(), use_cache=Tru
 
 def _member(group: str, node) -> Any:
     """Check one member-group node against the schema its `name` selects."""
-    registry = MEMBER_GROUPS[group]
+    members = MEMBER_GROUPS[group]
     name = node.get("name") if isinstance(node, DictConfig) else None
     if name is None:
-        raise ConfigError(f"{group}.name", f"missing; choose one of: {', '.join(registry.names())}")
-    schema = registry.schema(name, f"{group}.name")
+        raise ConfigError(f"{group}.name", f"missing; choose one of: {', '.join(members.names())}")
+    schema = members.schema(name, f"{group}.name")
     return _checked(schema, node)
 
 
@@ -241,8 +166,8 @@ def validate(cfg: DictConfig) -> RunConfig:
     known = set(RunConfig.__dataclass_fields__) | {"hydra"}
     for key in cfg:
         require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
-    require(isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(LOSSES.names())} (got {cfg.loss!r})")
-    LOSSES.check(cfg.loss, "loss")
+    require(isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(sorted(LOSS_NAMES))} (got {cfg.loss!r})")
+    check_name(LOSS_KIND, cfg.loss, LOSS_NAMES, "loss")
     # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
     require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
     check_speed_options(values)

@@ -24,6 +24,7 @@ from runner.config import policy as config_policy
 from runner.launch import yaml_guard
 from runner.launch.compose import compose, config_tree
 from runner.config.schema import CODE_KEYS, validate
+from runner.config.trainer import check_cuda_graphs
 from runner.build.assemble import check_parts
 from runner.build.device import resolve_device
 from runner.errors import ConfigError, PreflightError
@@ -344,6 +345,8 @@ def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool =
     data's shape (runner/build/assemble.py: the model built once, on the meta device, by check_model)."""
     try:
         run = validate(cfg)  # first: it refuses resolvers that the path checks would otherwise call
+        # Whether trainer.device=auto finds a GPU: torch's answer, which the config floor does not import.
+        check_cuda_graphs(run.trainer, torch.cuda.is_available(), "trainer.cuda_graphs")
         if "hydra" in cfg:
             _check_choices(cfg.hydra)
             config_policy.check_paths(cfg, multirun)

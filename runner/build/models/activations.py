@@ -10,6 +10,7 @@ of k consecutive units (channels) to their maximum.
 import torch
 from torch import nn
 
+from runner.config.models.names import ACTIVATION_KIND
 from runner.registry import Registry
 
 
@@ -27,7 +28,7 @@ class Maxout(nn.Module):
         return f"pieces={self.pieces}"
 
 
-ACTIVATIONS = Registry("activation")
+ACTIVATIONS = Registry(ACTIVATION_KIND)  # a module for each name in runner/config/models/names.py
 ACTIVATIONS.add("relu", nn.ReLU)
 ACTIVATIONS.add("leaky_relu", nn.LeakyReLU)
 ACTIVATIONS.add("elu", nn.ELU)

@@ -20,9 +20,10 @@ from typing import Callable, Optional
 
 from torch import nn
 
+from runner.config.models.names import INIT_KIND
 from runner.registry import Registry
 
-INITS = Registry("init scheme")
+INITS = Registry(INIT_KIND)  # a scheme for each name in runner/config/models/names.py
 
 _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -96,9 +97,6 @@ def initialise(model: nn.Module, scheme: str, activation: str, output: Optional[
     if chosen.zero_output and output is not None:
         for param in output.parameters():
             nn.init.zeros_(param)
-
-
-RECURRENT_INITS = ("default", "orthogonal")
 
 
 def orthogonal_recurrent(rnn: nn.RNNBase) -> None:

@@ -7,9 +7,9 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from runner.errors import ConfigError
 from runner.build.models.activations import make_activation, width_factor
-from runner.build.regularization import DROPOUT_STYLES
+from runner.config.regularization import DROPOUT_STYLES
+from runner.errors import ConfigError
 
 
 class ScaleAtTestDropout(nn.Module):
@@ -47,17 +47,6 @@ def layer_dropouts(per_layer: Optional[Sequence[float]], n_layers: int, first: f
     if per_layer is not None:
         return list(per_layer)
     return [first] + [rest] * (n_layers - 1)
-
-
-def check_rates(rates: Optional[Sequence[float]], n_expected: int, key: str, what: str) -> None:
-    """Range and length checks for a per-layer dropout list (None = use the regularization group)."""
-    if rates is None:
-        return
-    if len(rates) != n_expected:
-        raise ConfigError(key, f"needs {n_expected} rates, one per layer input ({what}), got {len(rates)}: {list(rates)}")
-    for i, rate in enumerate(rates):
-        if not 0 <= rate < 1:
-            raise ConfigError(f"{key}[{i}]", f"a drop probability in [0, 1), got {rate}")
 
 
 class Residual(nn.Module):
@@ -113,9 +102,6 @@ def flat_size(input_shape: Sequence[int]) -> int:
     for size in input_shape:
         width *= int(size)
     return width
-
-
-SEQUENCE_MODES = ("rows", "pixels")
 
 
 class ImageToSequence(nn.Module):

@@ -5,32 +5,12 @@ regression), `linear_svm` for `loss: hinge` (multi-class hinge) with
 `regularization=l2`. They are the same network; the name records the intent.
 """
 
-from dataclasses import dataclass
-
 from torch import nn
 
-from runner.build.models.init import INITS, initialise
+from runner.build.models.init import initialise
 from runner.build.models.layers import flat_size, make_dropout
 from runner.build.models.registry import MODELS
-
-
-@dataclass
-class LinearConfig:
-    name: str = "softmax_regression"
-    init: str = "default"
-
-    def __post_init__(self):
-        INITS.check(self.init, "init")
-
-
-@dataclass
-class SoftmaxRegressionConfig(LinearConfig):
-    name: str = "softmax_regression"
-
-
-@dataclass
-class LinearSVMConfig(LinearConfig):
-    name: str = "linear_svm"
+from runner.config.models.linear import LinearConfig
 
 
 def _build_linear(cfg: LinearConfig, reg, input_shape, num_outputs) -> nn.Module:
@@ -40,5 +20,5 @@ def _build_linear(cfg: LinearConfig, reg, input_shape, num_outputs) -> nn.Module
     return model
 
 
-MODELS.add("softmax_regression", _build_linear, schema=SoftmaxRegressionConfig)
-MODELS.add("linear_svm", _build_linear, schema=LinearSVMConfig)
+MODELS.add("softmax_regression", _build_linear)
+MODELS.add("linear_svm", _build_linear)

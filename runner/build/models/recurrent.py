@@ -6,58 +6,13 @@
     -> [dropout] -> Linear (the class scores)
 """
 
-from dataclasses import dataclass
-from typing import Optional
-
 import torch
 from torch import nn
 
-from runner.errors import require
-from runner.build.models.init import INITS, RECURRENT_INITS, initialise, orthogonal_recurrent
-from runner.build.models.layers import SEQUENCE_MODES, ImageToSequence, image_shape, make_dropout
+from runner.build.models.init import initialise, orthogonal_recurrent
+from runner.build.models.layers import ImageToSequence, image_shape, make_dropout
 from runner.build.models.registry import MODELS
-
-NONLINEARITIES = ("tanh", "relu")
-
-
-@dataclass
-class RecurrentConfig:
-    name: str = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = False
-    sequence: str = "rows"  # rows | pixels
-    dropout: Optional[float] = None  # between stacked layers and before the classifier; None = regularization.dropout
-    init: str = "default"  # input-to-hidden weights and the classifier
-    recurrent_init: str = "default"  # hidden-to-hidden weights: default | orthogonal
-
-    def __post_init__(self):
-        require(self.hidden_size >= 1, "hidden_size", f"at least 1 unit, got {self.hidden_size}")
-        require(self.num_layers >= 1, "num_layers", f"at least 1, got {self.num_layers}")
-        require(self.sequence in SEQUENCE_MODES, "sequence", f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')")
-        require(self.dropout is None or 0 <= self.dropout < 1, "dropout", f"a drop probability in [0, 1) (or null), got {self.dropout}")
-        INITS.check(self.init, "init")
-        require(self.recurrent_init in RECURRENT_INITS, "recurrent_init", f"choose one of: {', '.join(RECURRENT_INITS)} (got '{self.recurrent_init}')")
-
-
-@dataclass
-class RNNConfig(RecurrentConfig):
-    name: str = "rnn"
-    nonlinearity: str = "tanh"  # tanh | relu (Elman RNN only)
-
-    def __post_init__(self):
-        super().__post_init__()
-        require(self.nonlinearity in NONLINEARITIES, "nonlinearity", f"choose one of: {', '.join(NONLINEARITIES)} (got '{self.nonlinearity}')")
-
-
-@dataclass
-class LSTMConfig(RecurrentConfig):
-    name: str = "lstm"
-
-
-@dataclass
-class GRUConfig(RecurrentConfig):
-    name: str = "gru"
+from runner.config.models.recurrent import RecurrentConfig, RNNConfig
 
 
 class SequenceClassifier(nn.Module):
@@ -99,16 +54,16 @@ def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Modu
     return model
 
 
-@MODELS.register("rnn", schema=RNNConfig)
+@MODELS.register("rnn")
 def build_rnn(cfg, reg, input_shape, num_outputs):
     return _build(nn.RNN, cfg, reg, input_shape, num_outputs)
 
 
-@MODELS.register("lstm", schema=LSTMConfig)
+@MODELS.register("lstm")
 def build_lstm(cfg, reg, input_shape, num_outputs):
     return _build(nn.LSTM, cfg, reg, input_shape, num_outputs)
 
 
-@MODELS.register("gru", schema=GRUConfig)
+@MODELS.register("gru")
 def build_gru(cfg, reg, input_shape, num_outputs):
     return _build(nn.GRU, cfg, reg, input_shape, num_outputs)

@@ -1,3 +1,4 @@
+from runner.config.models import MODEL_MEMBERS
 from runner.registry import Registry
 
-MODELS = Registry("model")
+MODELS = Registry(MODEL_MEMBERS.kind)  # a builder for each schema in runner/config/models/

@@ -1,0 +1,23 @@
+"""Schemas of the model group, one module per family as in runner/build/models/ (where each
+name's builder registers)."""
+
+from runner.config.members import Members
+from runner.config.models.autoencoder import AutoencoderConfig
+from runner.config.models.cnn import CNNConfig
+from runner.config.models.linear import LinearSVMConfig, SoftmaxRegressionConfig
+from runner.config.models.mlp import MLPConfig
+from runner.config.models.recurrent import GRUConfig, LSTMConfig, RNNConfig
+
+MODEL_MEMBERS = Members(
+    "model",
+    {
+        "mlp": MLPConfig,
+        "cnn": CNNConfig,
+        "softmax_regression": SoftmaxRegressionConfig,
+        "linear_svm": LinearSVMConfig,
+        "rnn": RNNConfig,
+        "lstm": LSTMConfig,
+        "gru": GRUConfig,
+        "autoencoder": AutoencoderConfig,
+    },
+)

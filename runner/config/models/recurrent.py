@@ -1,0 +1,49 @@
+"""Schemas of the recurrent classifiers (model=rnn|lstm|gru); built in runner/build/models/recurrent.py."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from runner.config.models.names import RECURRENT_INITS, SEQUENCE_MODES, check_init
+from runner.errors import require
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+@dataclass
+class RecurrentConfig:
+    name: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    sequence: str = "rows"  # rows | pixels
+    dropout: Optional[float] = None  # between stacked layers and before the classifier; None = regularization.dropout
+    init: str = "default"  # input-to-hidden weights and the classifier
+    recurrent_init: str = "default"  # hidden-to-hidden weights: default | orthogonal
+
+    def __post_init__(self):
+        require(self.hidden_size >= 1, "hidden_size", f"at least 1 unit, got {self.hidden_size}")
+        require(self.num_layers >= 1, "num_layers", f"at least 1, got {self.num_layers}")
+        require(self.sequence in SEQUENCE_MODES, "sequence", f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')")
+        require(self.dropout is None or 0 <= self.dropout < 1, "dropout", f"a drop probability in [0, 1) (or null), got {self.dropout}")
+        check_init(self.init, "init")
+        require(self.recurrent_init in RECURRENT_INITS, "recurrent_init", f"choose one of: {', '.join(RECURRENT_INITS)} (got '{self.recurrent_init}')")
+
+
+@dataclass
+class RNNConfig(RecurrentConfig):
+    name: str = "rnn"
+    nonlinearity: str = "tanh"  # tanh | relu (Elman RNN only)
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.nonlinearity in NONLINEARITIES, "nonlinearity", f"choose one of: {', '.join(NONLINEARITIES)} (got '{self.nonlinearity}')")
+
+
+@dataclass
+class LSTMConfig(RecurrentConfig):
+    name: str = "lstm"
+
+
+@dataclass
+class GRUConfig(RecurrentConfig):
+    name: str = "gru"

@@ -10,7 +10,7 @@ from runner.errors import require
 @dataclass
 class MLPConfig:
     name: str = "mlp"
-    hidden_sizes: List[int] = field(default_factory=lambda: [100])
+    hidden_sizes: List[int] = field(default_factory=lambda: [128])
     activation: str = "relu"
     maxout_pieces: int = 2  # linear pieces per unit when activation is maxout
     init: str = "default"

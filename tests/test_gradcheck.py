@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from runner.config import schema as config_schema
 from runner.config.schema import validate
 from runner.analyse.gradcheck import disable_dropout
 from runner.build.losses import LOSSES
@@ -64,6 +65,7 @@ class WrongLoss(nn.Module):
 
 def test_a_wrong_gradient_fails(cli, monkeypatch):
     monkeypatch.setitem(LOSSES._entries, "wrong", Entry("wrong", WrongLoss))
+    monkeypatch.setattr(config_schema, "LOSS_NAMES", (*config_schema.LOSS_NAMES, "wrong"))  # the names configs may choose
     result = cli("gradcheck", *SYNTHETIC, "model.hidden_sizes=[8]", "loss=wrong")
     assert result.code == 1
     assert "gradcheck FAILED" in result.out

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: install run test test-all bench bench-gpu clean
+.PHONY: install run test test-all lint bench bench-gpu clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)  ## the fast test suite (slow/gpu/slurm tests are deselected)
 
 test-all: $(STAMP)  ## every test, including the slow ones
 	$(BIN)/python -m pytest -m "" $(ARGS)
+
+lint: $(STAMP)  ## ruff: formatting and lint rules (pyproject.toml [tool.ruff]); `make lint ARGS=--fix` to repair
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . $(ARGS)
 
 bench: $(STAMP)  ## the project against a plain PyTorch loop (benchmarks/run.py --help; quick: make bench ARGS="--quick --repeats 1")
 	$(BIN)/python benchmarks/run.py $(ARGS)

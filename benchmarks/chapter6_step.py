@@ -68,7 +68,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"batch {args.batch}, {args.threads} thread(s), {args.steps} steps, torch {torch.__version__}\n")
-    print("| row | FC weights | forward ms | backward ms | optimizer ms | step ms | epoch of 250k images s | FC weight traffic GB/s |")
+    print(
+        "| row | FC weights | forward ms | backward ms | optimizer ms | step ms | epoch of 250k images s | FC weight traffic GB/s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for row, widths in ROWS.items():
         torch.manual_seed(0)
@@ -79,8 +81,10 @@ def main(argv=None) -> int:
         # Per step each FC weight is read in forward and for the input gradient, its gradient
         # written and read, the weight read and written by SGD: about 6 passes of 4 bytes.
         traffic = 6 * 4 * fc_weights / step / 1e9
-        print(f"| {row} | {fc_weights:,} | {1e3 * forward:.2f} | {1e3 * backward:.2f} | {1e3 * optimize:.2f} | {1e3 * step:.2f} "
-              f"| {step * 250_000 / args.batch:.0f} | {traffic:.1f} |")
+        print(
+            f"| {row} | {fc_weights:,} | {1e3 * forward:.2f} | {1e3 * backward:.2f} | {1e3 * optimize:.2f} | {1e3 * step:.2f} "
+            f"| {step * 250_000 / args.batch:.0f} | {traffic:.1f} |"
+        )
     return 0
 
 

@@ -65,7 +65,13 @@ def project_overrides(case: Case, threads: int, train_size: Optional[int], extra
     """The `runner train` overrides of a case: one epoch, no early stopping, the same
     batch, optimizer and thread count as the plain loop."""
     out = [o.format(hidden=case.hidden) for o in case.overrides]
-    out += [f"trainer.batch_size={case.batch_size}", "trainer.epochs=1", f"trainer.threads={threads}", "early_stopping=none", "seed=0"]
+    out += [
+        f"trainer.batch_size={case.batch_size}",
+        "trainer.epochs=1",
+        f"trainer.threads={threads}",
+        "early_stopping=none",
+        "seed=0",
+    ]
     if train_size:
         out.append(f"data.train_size={train_size}")
     return out + list(extra)
@@ -146,7 +152,13 @@ def python() -> str:
 RETRIES, RETRY_WAIT = 3, 30.0
 
 
-def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600, per_process: bool = False) -> dict:
+def timed_run(
+    cmd: List[str],
+    env: Optional[dict] = None,
+    cwd: Optional[Path] = None,
+    timeout: float = 3600,
+    per_process: bool = False,
+) -> dict:
     """timed_run_once, tried again (up to RETRIES times, RETRY_WAIT s apart) when the command
     fails: the tree may be mid-edit by someone else while a long benchmark runs."""
     for attempt in range(RETRIES + 1):
@@ -155,11 +167,19 @@ def timed_run(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = 
         except RuntimeError as err:
             if attempt == RETRIES:
                 raise
-            print(f"[retry {attempt + 1}/{RETRIES} in {RETRY_WAIT:.0f} s] {str(err)[-600:]}", file=sys.stderr, flush=True)
+            print(
+                f"[retry {attempt + 1}/{RETRIES} in {RETRY_WAIT:.0f} s] {str(err)[-600:]}", file=sys.stderr, flush=True
+            )
             time.sleep(RETRY_WAIT)
 
 
-def timed_run_once(cmd: List[str], env: Optional[dict] = None, cwd: Optional[Path] = None, timeout: float = 3600, per_process: bool = False) -> dict:
+def timed_run_once(
+    cmd: List[str],
+    env: Optional[dict] = None,
+    cwd: Optional[Path] = None,
+    timeout: float = 3600,
+    per_process: bool = False,
+) -> dict:
     """Run a command; return its wall time, the CPU seconds (user + sys) of it and of the
     descendants it waited for, and its output. Raises on a non-zero exit. per_process: also
     "processes", {pid: {"parent": ppid, "cpu": seconds}} for the command and every descendant
@@ -254,7 +274,12 @@ def run_plain(case: Case, threads: int, train_size: Optional[int], cache: Path) 
     t0 = time.time()
     res = timed_run(cmd)
     out = json.loads(res["stdout"].strip().splitlines()[-1])
-    return {"epoch": out["epoch_seconds"], "wall": res["wall"], "cpu": res["cpu"], "first_step": out["first_step_at"] - t0}
+    return {
+        "epoch": out["epoch_seconds"],
+        "wall": res["wall"],
+        "cpu": res["cpu"],
+        "first_step": out["first_step_at"] - t0,
+    }
 
 
 def scratch_dir(prefix: str) -> Path:
@@ -274,8 +299,12 @@ def code_fingerprint() -> str:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "runner", "conf"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "runner", "conf"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         head, dirty = "?", ""
     return f"{head}{'+uncommitted' if dirty.strip() else ''} tree {digest.hexdigest()[:10]}"

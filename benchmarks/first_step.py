@@ -40,9 +40,9 @@ from runner.launch.startup import import_run_modules  # noqa: E402
 
 import_run_modules()  # what `runner train` does first (runner/launch/startup.py)
 
+import runner.fit.loop as train  # noqa: E402
 import runner.launch.app as app  # noqa: E402
 import runner.launch.preflight as preflight  # noqa: E402
-import runner.fit.loop as train  # noqa: E402
 
 MARKS["imported"], CPU["imported"] = time.time(), time.process_time()
 

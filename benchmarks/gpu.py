@@ -35,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # runner importable without installing it
-from common import TRAIN_CASES, code_fingerprint, load_split, markdown_table, mnist_cache, plain_model, plain_optimizer, project_overrides  # noqa: E402
+from common import (  # noqa: E402
+    TRAIN_CASES,
+    code_fingerprint,
+    load_split,
+    markdown_table,
+    mnist_cache,
+    plain_model,
+    plain_optimizer,
+    project_overrides,
+)
 
 QUICK_SIZE = 10_000
 NCHW = "trainer.channels_last=false"  # the plain eager step as on the CPU (auto would turn channels_last on for a CNN on CUDA)
@@ -73,7 +82,6 @@ def timed(fn, device) -> float:
 def epoch_sides(batch: int, variants, args, device) -> dict:
     """{side: one-epoch function}: the plain loop, then the project with each variant."""
     import torch
-
     from inprocess import project_side
     from plain import train_epoch as plain_epoch
 
@@ -128,14 +136,20 @@ def time_to_target(config: str, variant: str, args, device) -> dict:
     accuracy reaches args.target, the config's epochs run out, or args.max_minutes pass."""
     import torch
 
+    from runner.build.assemble import assemble
     from runner.config.schema import validate
     from runner.fit.environment import seed_everything
-    from runner.launch.preflight import check
-    from runner.build.assemble import assemble
     from runner.fit.loop import evaluate, make_step, train_epoch
+    from runner.launch.preflight import check
 
     torch._dynamo.reset()
-    overrides = [f"+experiment={config}", f"trainer.device={device}", "trainer.progress=false", *VARIANTS[variant], *args.overrides]
+    overrides = [
+        f"+experiment={config}",
+        f"trainer.device={device}",
+        "trainer.progress=false",
+        *VARIANTS[variant],
+        *args.overrides,
+    ]
     cfg = validate(check(overrides)[0])
     trainer = cfg.trainer
     seed_everything(cfg.seed, trainer.deterministic)
@@ -145,7 +159,9 @@ def time_to_target(config: str, variant: str, args, device) -> dict:
     training, accuracy = 0.0, 0.0
     for epoch in range(1, trainer.epochs + 1):
         training += timed(lambda: train_epoch(model, step, task, data.train, loss_fn, trainer, order, "epoch"), device)
-        accuracy = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)["accuracy"]  # .item(): waits for the GPU
+        accuracy = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)[
+            "accuracy"
+        ]  # .item(): waits for the GPU
         elapsed = time.perf_counter() - start
         say(f"{config} {variant}: epoch {epoch} test accuracy {100 * accuracy:.2f}% at {elapsed:.1f} s")
         if accuracy >= args.target or elapsed > 60 * args.max_minutes:
@@ -159,7 +175,17 @@ def target_rows(results: list, target: float) -> list:
     rows = []
     for r in sorted(results, key=lambda r: (not r["reached"], r["seconds"])):
         when = f"{r['seconds']:.1f}" if r["reached"] else f"not reached in {r['seconds']:.0f} s"
-        rows.append([r["config"], r["variant"], str(r["batch_size"]), when, f"{r['training_seconds']:.1f}", str(r["epochs"]), f"{100 * r['test_accuracy']:.2f}"])
+        rows.append(
+            [
+                r["config"],
+                r["variant"],
+                str(r["batch_size"]),
+                when,
+                f"{r['training_seconds']:.1f}",
+                str(r["epochs"]),
+                f"{100 * r['test_accuracy']:.2f}",
+            ]
+        )
     return rows
 
 
@@ -178,15 +204,33 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["all", "epochs", "target"], default="all")
     p.add_argument("--batches", default="10,64", help="batch sizes of the epoch part (default 10,64)")
-    p.add_argument("--variants", default=",".join(VARIANTS), help=f"project variants, from: {', '.join(VARIANTS)} (default all of them)")
-    p.add_argument("--target-variants", default="eager,graphs+bf16+cl,all", help="variants of the target part (default eager,graphs+bf16+cl,all)")
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"project variants, from: {', '.join(VARIANTS)} (default all of them)",
+    )
+    p.add_argument(
+        "--target-variants",
+        default="eager,graphs+bf16+cl,all",
+        help="variants of the target part (default eager,graphs+bf16+cl,all)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per side after the warm-up one (default 3)")
-    p.add_argument("--quick", action="store_true", help=f"epoch part on the first {QUICK_SIZE:,} training images, 2 repeats")
-    p.add_argument("--configs", default=TARGET_CONFIGS, help=f"experiments for the target part (default {TARGET_CONFIGS})")
+    p.add_argument(
+        "--quick", action="store_true", help=f"epoch part on the first {QUICK_SIZE:,} training images, 2 repeats"
+    )
+    p.add_argument(
+        "--configs", default=TARGET_CONFIGS, help=f"experiments for the target part (default {TARGET_CONFIGS})"
+    )
     p.add_argument("--target", type=float, default=0.99, help="test accuracy to reach (default 0.99)")
-    p.add_argument("--overrides", nargs="*", default=[], help="more `runner train` overrides for the target part (e.g. seed=1)")
-    p.add_argument("--max-minutes", type=float, default=4.0, help="give up on a config and variant after this long (default 4)")
-    p.add_argument("--device", default="cuda", help="cuda (default) or cuda:N; cpu only to smoke-test this script (no cuda_graphs)")
+    p.add_argument(
+        "--overrides", nargs="*", default=[], help="more `runner train` overrides for the target part (e.g. seed=1)"
+    )
+    p.add_argument(
+        "--max-minutes", type=float, default=4.0, help="give up on a config and variant after this long (default 4)"
+    )
+    p.add_argument(
+        "--device", default="cuda", help="cuda (default) or cuda:N; cpu only to smoke-test this script (no cuda_graphs)"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
     args = p.parse_args(argv)
 
@@ -206,7 +250,13 @@ def main(argv=None) -> int:
     args.repeats = 2 if args.quick and args.repeats == 3 else args.repeats
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (smoke test of the script)"
     started = datetime.now()
-    record = {"device": gpu, "torch": torch.__version__, "cuda": torch.version.cuda, "code": code_fingerprint(), "args": vars(args) | {"json": str(args.json)}}
+    record = {
+        "device": gpu,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "code": code_fingerprint(),
+        "args": vars(args) | {"json": str(args.json)},
+    }
 
     epochs, targets = [], []
     if args.part in ("all", "epochs"):
@@ -238,7 +288,9 @@ def main(argv=None) -> int:
         print(markdown_table(header, [row for result in epochs for row in epoch_rows(result, images)]))
     if targets:
         print()
-        print(f"Time to {100 * args.target:g}% test accuracy (test set evaluated after every epoch; wall time from building the run).")
+        print(
+            f"Time to {100 * args.target:g}% test accuracy (test set evaluated after every epoch; wall time from building the run)."
+        )
         print()
         header = ["config", "variant", "batch", "seconds to target", "training s", "epochs", "test acc %"]
         print(markdown_table(header, target_rows(targets, args.target)))

@@ -22,7 +22,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import QUICK_TRAIN_SIZE, TRAIN_CASES, load_average, markdown_table, plain_model, plain_optimizer, project_overrides  # noqa: E402
+from common import (  # noqa: E402
+    QUICK_TRAIN_SIZE,
+    TRAIN_CASES,
+    load_average,
+    markdown_table,
+    plain_model,
+    plain_optimizer,
+    project_overrides,
+)
 from plain import train_epoch as plain_epoch  # noqa: E402
 
 
@@ -31,11 +39,11 @@ def project_side(overrides):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from runner.config.schema import validate
-    from runner.build.device import resolve_device
-    from runner.paths import CONF_DIR
     from runner.build.assemble import assemble
+    from runner.build.device import resolve_device
+    from runner.config.schema import validate
     from runner.fit.loop import make_step, train_epoch
+    from runner.paths import CONF_DIR
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
@@ -94,10 +102,22 @@ def main(argv=None) -> int:
             f"{min(cpu['project']) / min(cpu['plain']):.3f}",
             f"{med(cpu['project']) / med(cpu['plain']):.3f}",
         ])  # fmt: skip
-        print(f"[{time.strftime('%H:%M:%S')} load {load_average()}] " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
-    print(f"in-process, {args.repeats} alternating repeats, {args.threads} thread(s), {'quick' if args.quick else 'full data'}; load before {load_before}, after {load_average()}")
+        print(
+            f"[{time.strftime('%H:%M:%S')} load {load_average()}] " + " | ".join(rows[-1]), file=sys.stderr, flush=True
+        )
+    print(
+        f"in-process, {args.repeats} alternating repeats, {args.threads} thread(s), {'quick' if args.quick else 'full data'}; load before {load_before}, after {load_average()}"
+    )
     print()
-    header = ["case", "wall s min (project / plain)", "wall ratio (min)", "wall ratio (median)", "CPU s min (project / plain)", "CPU ratio (min)", "CPU ratio (median)"]
+    header = [
+        "case",
+        "wall s min (project / plain)",
+        "wall ratio (min)",
+        "wall ratio (median)",
+        "CPU s min (project / plain)",
+        "CPU ratio (min)",
+        "CPU ratio (median)",
+    ]
     print(markdown_table(header, rows))
     return 0
 

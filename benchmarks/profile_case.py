@@ -36,8 +36,24 @@ def main(argv=None) -> int:
     work = scratch_dir("runner-profile-")
     raw = work / "profile.raw"
     overrides = project_overrides(TRAIN_CASES[args.case], args.threads, QUICK_TRAIN_SIZE if args.quick else None)
-    cmd = [py_spy, "record", "-r", str(args.rate), "-f", "raw", "-o", str(raw), "--", *runner_cmd(), "train", *overrides, f"hydra.run.dir={work / 'run'}"]
-    subprocess.run(cmd, check=True, cwd=ROOT, env=runner_env(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [
+        py_spy,
+        "record",
+        "-r",
+        str(args.rate),
+        "-f",
+        "raw",
+        "-o",
+        str(raw),
+        "--",
+        *runner_cmd(),
+        "train",
+        *overrides,
+        f"hydra.run.dir={work / 'run'}",
+    ]
+    subprocess.run(
+        cmd, check=True, cwd=ROOT, env=runner_env(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
     in_epoch, lines, total = 0, Counter(), 0
     for line in raw.read_text().splitlines():
@@ -50,7 +66,9 @@ def main(argv=None) -> int:
         ours = [f for f in frames if "runner/" in f]
         lines[ours[-1]] += count
     shutil.rmtree(work, ignore_errors=True)
-    print(f"{args.case}: {total} samples in the process, {in_epoch} inside train_epoch ({in_epoch / args.rate:.2f} s at {args.rate}/s)")
+    print(
+        f"{args.case}: {total} samples in the process, {in_epoch} inside train_epoch ({in_epoch / args.rate:.2f} s at {args.rate}/s)"
+    )
     print(f"{'share':>6}  innermost project frame (function (file:line))")
     for frame, count in lines.most_common(args.top):
         print(f"{100 * count / max(in_epoch, 1):5.1f}%  {frame}")

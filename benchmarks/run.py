@@ -109,8 +109,15 @@ def row_training(name, result) -> list:
     ratio_min, ratio_med = p["min"] / q["min"], p["median"] / q["median"]
     # Each repeat runs the two sides back to back: the ratio within a pair cancels the
     # machine's drift from minute to minute, which the min and median of each side do not.
-    pairs = statistics.median(a["epoch"] / b["epoch"] for a, b in zip(result["runs"]["project"], result["runs"]["plain"]))
-    result["summary"] = {"ratio_min": ratio_min, "ratio_median": ratio_med, "ratio_pairs": pairs, "target": EPOCH_TARGET}
+    pairs = statistics.median(
+        a["epoch"] / b["epoch"] for a, b in zip(result["runs"]["project"], result["runs"]["plain"])
+    )
+    result["summary"] = {
+        "ratio_min": ratio_min,
+        "ratio_median": ratio_med,
+        "ratio_pairs": pairs,
+        "target": EPOCH_TARGET,
+    }
     ok = "yes" if min(ratio_min, pairs) <= EPOCH_TARGET else "NO"
     return [
         name,
@@ -134,16 +141,33 @@ def bench_eval(name, args, cache) -> dict:
     cmd = [python(), str(ROOT / "benchmarks" / "eval_case.py"), "--model", model, "--threads", str(args.threads)]
     res = timed_run(cmd + ["--repeats", str(inner), "--cache", str(cache)])
     out = json.loads(res["stdout"].strip().splitlines()[-1])
-    say(f"{name}: project median {statistics.median(out['project']):.4f} s, plain {statistics.median(out['plain']):.4f} s")
+    say(
+        f"{name}: project median {statistics.median(out['project']):.4f} s, plain {statistics.median(out['plain']):.4f} s"
+    )
     return {"kind": "eval", "runs": out}
 
 
 def row_eval(name, result) -> list:
     p, q = stats(result["runs"]["project"]), stats(result["runs"]["plain"])
     ratio_min, ratio_med = p["min"] / q["min"], p["median"] / q["median"]
-    result["summary"] = {"ratio_min": ratio_min, "ratio_median": ratio_med, "target": EVAL_TARGET, "agree": result["runs"]["agree"]}
+    result["summary"] = {
+        "ratio_min": ratio_min,
+        "ratio_median": ratio_med,
+        "target": EVAL_TARGET,
+        "agree": result["runs"]["agree"],
+    }
     ok = "yes" if ratio_min <= EVAL_TARGET + 0.02 else "NO"  # 2 %: the resolution of a loaded machine
-    return [name, f"{p['min']:.4f} / {p['median']:.4f}", f"{q['min']:.4f} / {q['median']:.4f}", f"{ratio_min:.3f}", f"{ratio_med:.3f}", "", f"<= {EVAL_TARGET}: {ok}", "", ""]
+    return [
+        name,
+        f"{p['min']:.4f} / {p['median']:.4f}",
+        f"{q['min']:.4f} / {q['median']:.4f}",
+        f"{ratio_min:.3f}",
+        f"{ratio_med:.3f}",
+        "",
+        f"<= {EVAL_TARGET}: {ok}",
+        "",
+        "",
+    ]
 
 
 # ---------------------------------------------------------------- startup
@@ -165,7 +189,12 @@ def bench_startup(args, cache, work) -> dict:
             env = runner_env(work)
             env["BENCH_MARKS"] = str(marks_file)
             env["BENCH_T0"] = repr(time.time())
-            cmd = [python(), str(ROOT / "benchmarks" / "first_step.py"), "train", *project_overrides(case, args.threads, args.train_size)]
+            cmd = [
+                python(),
+                str(ROOT / "benchmarks" / "first_step.py"),
+                "train",
+                *project_overrides(case, args.threads, args.train_size),
+            ]
             res = timed_run(cmd + [f"hydra.run.dir={run_dir}"], env=env)
             m = json.loads(marks_file.read_text())
             t0, cpu = m.pop("t0"), m.pop("cpu")
@@ -173,7 +202,11 @@ def bench_startup(args, cache, work) -> dict:
             m["exit"], cpu["exit"] = res["wall"], res["cpu"]
             marks.append(m)
             cpu_marks.append(cpu)
-            say(f"startup #{r + 1}: project's first step at {m['train_epoch']:.2f} s, {cpu['train_epoch']:.2f} CPU s (" + ", ".join(f"{k} {v:.2f}" for k, v in m.items()) + ")")
+            say(
+                f"startup #{r + 1}: project's first step at {m['train_epoch']:.2f} s, {cpu['train_epoch']:.2f} CPU s ("
+                + ", ".join(f"{k} {v:.2f}" for k, v in m.items())
+                + ")"
+            )
     return {"kind": "startup", "marks": marks, "cpu_marks": cpu_marks, "plain_first_step": plain}
 
 
@@ -224,7 +257,16 @@ def startup_breakdown(result) -> str:
         med = statistics.median(m[name] for m in result["marks"])
         cpus = [c[name] for c in cpu_marks if name in c]
         med_cpu = statistics.median(cpus) if cpus else float("nan")
-        rows.append([name, f"{med:.2f}", f"{med - prev:+.2f}", f"{med_cpu:.2f}", f"{med_cpu - prev_cpu:+.2f}", labels.get(name, "")])
+        rows.append(
+            [
+                name,
+                f"{med:.2f}",
+                f"{med - prev:+.2f}",
+                f"{med_cpu:.2f}",
+                f"{med_cpu - prev_cpu:+.2f}",
+                labels.get(name, ""),
+            ]
+        )
         prev, prev_cpu = med, med_cpu
     header = ["mark (median over repeats)", "s after start", "step", "CPU s", "CPU step", "what happened in the step"]
     return markdown_table(header, rows)
@@ -236,7 +278,11 @@ def startup_breakdown(result) -> str:
 def bench_sweep(args, work) -> dict:
     case = TRAIN_CASES["mlp_b10"]
     epochs = f"trainer.epochs={args.sweep_epochs}"
-    base = [epochs if o.startswith("trainer.epochs=") else o for o in project_overrides(case, 1, args.train_size) if not o.startswith("seed=")]
+    base = [
+        epochs if o.startswith("trainer.epochs=") else o
+        for o in project_overrides(case, 1, args.train_size)
+        if not o.startswith("seed=")
+    ]
     seeds = list(range(args.sweep_runs))
     seed_list = "seed=" + ",".join(map(str, seeds))
     runs = {"serial": [], "parallel": []}
@@ -250,7 +296,11 @@ def bench_sweep(args, work) -> dict:
                 res = timed_run(cmd, env=runner_env(work), per_process=True)
             elif mode == "joblib":
                 try:
-                    res = timed_run(cmd + ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], env=runner_env(work), per_process=True)
+                    res = timed_run(
+                        cmd + ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                        env=runner_env(work),
+                        per_process=True,
+                    )
                 except RuntimeError as err:
                     say(f"joblib launcher unusable, falling back to two concurrent processes: {str(err)[-500:]}")
                     mode = "two processes"
@@ -260,9 +310,21 @@ def bench_sweep(args, work) -> dict:
             finished = list(sweep_dir.rglob("results.json"))
             if len(finished) != len(seeds):
                 raise RuntimeError(f"sweep {side}: {len(finished)} of {len(seeds)} runs finished in {sweep_dir}")
-            epoch_seconds = [float(row.split(",")[-1]) for f in finished for row in (f.parent / "metrics.csv").read_text().splitlines()[1:]]
+            epoch_seconds = [
+                float(row.split(",")[-1])
+                for f in finished
+                for row in (f.parent / "metrics.csv").read_text().splitlines()[1:]
+            ]
             launcher, workers = launcher_and_workers_cpu(res.get("processes"))
-            runs[side].append({"wall": res["wall"], "cpu": res["cpu"], "epoch_seconds": epoch_seconds, "launcher_cpu": launcher, "workers_cpu": workers})
+            runs[side].append(
+                {
+                    "wall": res["wall"],
+                    "cpu": res["cpu"],
+                    "epoch_seconds": epoch_seconds,
+                    "launcher_cpu": launcher,
+                    "workers_cpu": workers,
+                }
+            )
             say(
                 f"sweep #{r + 1} {side:8s} ({mode if side == 'parallel' else 'basic launcher'}): {len(seeds)} runs in {res['wall']:.1f} s,"
                 f" {res['cpu']:.1f} CPU s (launching process {launcher:.1f}, workers {', '.join(f'{w:.1f}' for w in workers) or 'none'}),"
@@ -297,14 +359,28 @@ def two_processes(base, seeds, sweep_dir, work) -> dict:
     start = time.perf_counter()
     procs = []
     for half in (seeds[0::2], seeds[1::2]):
-        cmd = [*runner_cmd(), "train", "-m", *base, "seed=" + ",".join(map(str, half)), f"hydra.sweep.dir={sweep_dir}/{half[0]}"]
-        procs.append(subprocess.Popen(cmd, env=runner_env(work), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        cmd = [
+            *runner_cmd(),
+            "train",
+            "-m",
+            *base,
+            "seed=" + ",".join(map(str, half)),
+            f"hydra.sweep.dir={sweep_dir}/{half[0]}",
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd, env=runner_env(work), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+        )
     for proc in procs:
         _, err = proc.communicate()
         if proc.returncode != 0:
             raise RuntimeError(err[-2000:])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall": time.perf_counter() - start, "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime}
+    return {
+        "wall": time.perf_counter() - start,
+        "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+    }
 
 
 def row_sweep(result) -> list:
@@ -318,7 +394,9 @@ def row_sweep(result) -> list:
     bound = 2 * cpus["serial"] / cpus["parallel"]
     # A closer estimate: the parallel sweep takes at least its critical path (launching process
     # + busiest worker); NaN when the per-process CPU could not be read (no /proc, fallback mode).
-    critical = {side: statistics.median(critical_path_cpu(r) for r in result["runs"][side]) for side in ("serial", "parallel")}
+    critical = {
+        side: statistics.median(critical_path_cpu(r) for r in result["runs"][side]) for side in ("serial", "parallel")
+    }
     result["summary"] = {
         "runs_per_hour_serial": 3600 * n / s["median"],
         "runs_per_hour_parallel": 3600 * n / p["median"],
@@ -367,10 +445,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", default="all", help=f"comma-separated, from: {', '.join(ALL_CASES)} (default all)")
     p.add_argument("--repeats", type=int, default=3, help="alternating runs per side and case (default 3)")
-    p.add_argument("--quick", action="store_true", help=f"train on the first {QUICK_TRAIN_SIZE:,} images only (data.train_size)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads on both sides (default 1: the steadiest on a shared machine)")
+    p.add_argument(
+        "--quick", action="store_true", help=f"train on the first {QUICK_TRAIN_SIZE:,} images only (data.train_size)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads on both sides (default 1: the steadiest on a shared machine)",
+    )
     p.add_argument("--sweep-runs", type=int, default=4, help="runs in the sweep case (seeds 0..n-1; default 4)")
-    p.add_argument("--sweep-epochs", type=int, default=30, help="epochs of each sweep run (default 30: Nielsen's chapter-1 runs)")
+    p.add_argument(
+        "--sweep-epochs", type=int, default=30, help="epochs of each sweep run (default 30: Nielsen's chapter-1 runs)"
+    )
     p.add_argument("--sweep-repeats", type=int, default=None, help="sweeps per side (default 1: each takes minutes)")
     p.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep the run folders (printed) instead of deleting them")
@@ -388,13 +475,21 @@ def main(argv=None) -> int:
     started = datetime.now()
     cache = mnist_cache()
     work = scratch_dir("runner-bench-")
-    say(f"cases {', '.join(cases)}; repeats {args.repeats}; threads {args.threads}; {'quick' if args.quick else 'full data'}; runs in {work}")
+    say(
+        f"cases {', '.join(cases)}; repeats {args.repeats}; threads {args.threads}; {'quick' if args.quick else 'full data'}; runs in {work}"
+    )
 
     results = {}
 
     def save():
         if args.json:
-            record = {"machine": machine, "load_before": load_before, "code_before": code_before, "args": vars(args) | {"json": str(args.json)}, "results": results}
+            record = {
+                "machine": machine,
+                "load_before": load_before,
+                "code_before": code_before,
+                "args": vars(args) | {"json": str(args.json)},
+                "results": results,
+            }
             args.json.write_text(json.dumps(record, indent=1, default=str))
 
     try:
@@ -420,15 +515,38 @@ def main(argv=None) -> int:
     for name, result in results.items():
         kind = result["kind"]
         rows.append(
-            row_training(name, result) if kind == "train" else row_eval(name, result) if kind == "eval" else row_startup(result) if kind == "startup" else row_sweep(result)
+            row_training(name, result)
+            if kind == "train"
+            else row_eval(name, result)
+            if kind == "eval"
+            else row_startup(result)
+            if kind == "startup"
+            else row_sweep(result)
         )
-    header = ["case", "project s (min / median)", "plain s (min / median)", "ratio (min)", "ratio (median)", "ratio (median of pairs)", "target", "project process s", "plain process s"]
+    header = [
+        "case",
+        "project s (min / median)",
+        "plain s (min / median)",
+        "ratio (min)",
+        "ratio (median)",
+        "ratio (median of pairs)",
+        "target",
+        "project process s",
+        "plain process s",
+    ]
     print(f"# runner benchmarks, {started:%Y-%m-%d %H:%M} - {datetime.now():%H:%M}")
     print()
-    print(f"machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, torch {machine['torch']}; {machine['platform']}")
-    print(f"settings: {args.repeats} repeats, trainer.threads={args.threads}, {'quick: data.train_size=' + str(args.train_size) if args.quick else 'full 50,000 training images'}")
+    print(
+        f"machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, torch {machine['torch']}; {machine['platform']}"
+    )
+    print(
+        f"settings: {args.repeats} repeats, trainer.threads={args.threads}, {'quick: data.train_size=' + str(args.train_size) if args.quick else 'full 50,000 training images'}"
+    )
     print(f"load average (1/5/15 min): before {load_before}, after {load_after}")
-    print(f"code: {code_before}" + (f" at the start, {code_after} at the end (edited during the run)" if code_after != code_before else ""))
+    print(
+        f"code: {code_before}"
+        + (f" at the start, {code_after} at the end (edited during the run)" if code_after != code_before else "")
+    )
     print()
     print(markdown_table(header, rows))
     if "startup" in results:
@@ -438,8 +556,18 @@ def main(argv=None) -> int:
         print()
         print(sweep_note(results["sweep"]))
     if args.json:
-        record = {"machine": machine, "load_before": load_before, "load_after": load_after, "code_before": code_before, "code_after": code_after}
-        args.json.write_text(json.dumps(record | {"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=1, default=str))
+        record = {
+            "machine": machine,
+            "load_before": load_before,
+            "load_after": load_after,
+            "code_before": code_before,
+            "code_after": code_after,
+        }
+        args.json.write_text(
+            json.dumps(
+                record | {"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=1, default=str
+            )
+        )
     return 0
 
 

@@ -51,7 +51,6 @@ def ints(text: str):
 def inprocess_times(case, sides, threads, train_size, repeats) -> dict:
     """Epoch CPU seconds of each side, alternating in this process, after one warm-up epoch each."""
     import torch
-
     from common import plain_model, plain_optimizer
     from inprocess import project_side
     from plain import train_epoch as plain_epoch
@@ -61,7 +60,10 @@ def inprocess_times(case, sides, threads, train_size, repeats) -> dict:
     model = plain_model(case.model, case.hidden)
     optimizer = plain_optimizer(case.optimizer, model.parameters(), case.lr)
     generator = torch.Generator().manual_seed(0)
-    fns = {"project": project, "plain": lambda: plain_epoch(model, optimizer, split.x, split.y, case.batch_size, generator)}
+    fns = {
+        "project": project,
+        "plain": lambda: plain_epoch(model, optimizer, split.x, split.y, case.batch_size, generator),
+    }
     times = {side: [] for side in sides}
     for side in sides:
         fns[side]()
@@ -75,14 +77,18 @@ def inprocess_times(case, sides, threads, train_size, repeats) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--widths", type=ints, default=[100, 1000, 4000], help="hidden widths at --width-batch (default 100,1000,4000)")
+    p.add_argument(
+        "--widths", type=ints, default=[100, 1000, 4000], help="hidden widths at --width-batch (default 100,1000,4000)"
+    )
     p.add_argument("--width-batch", type=int, default=64)
     p.add_argument("--batches", type=ints, default=[10, 32, 64, 128, 256, 512, 1024], help="batch sizes at width 100")
     p.add_argument("--threads", type=ints, default=[1], help="comma-separated thread counts (default 1)")
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--quick", action="store_true", help=f"train on the first {QUICK_TRAIN_SIZE:,} images only")
     p.add_argument("--sides", default="project,plain", help="project, plain or both (default both)")
-    p.add_argument("--inprocess", action="store_true", help="time both sides in this process by thread CPU time (1 thread)")
+    p.add_argument(
+        "--inprocess", action="store_true", help="time both sides in this process by thread CPU time (1 thread)"
+    )
     args = p.parse_args(argv)
     if args.inprocess and args.threads != [1]:
         p.error("--inprocess measures the CPU time of one thread: use --threads 1")
@@ -105,7 +111,9 @@ def main(argv=None) -> int:
             for r in range(0 if args.inprocess else args.repeats):
                 for side in sides if r % 2 == 0 else sides[::-1]:
                     if side == "project":
-                        res = run_project(project_overrides(case, threads, train_size), work, f"w{hidden}-b{batch}-t{threads}-{r}")
+                        res = run_project(
+                            project_overrides(case, threads, train_size), work, f"w{hidden}-b{batch}-t{threads}-{r}"
+                        )
                     else:
                         res = run_plain(case, threads, train_size, cache)
                     times[side].append(res["epoch"])
@@ -114,20 +122,44 @@ def main(argv=None) -> int:
             ref = plain or proj
             gflops = 6 * (784 * hidden + hidden * 10) * n / ref / 1e9
             row = [threads, hidden, batch, -(-n // batch)]
-            row += [f"{proj:.3f}" if proj else "", f"{plain:.3f}" if plain else "", f"{proj / plain:.2f}" if proj and plain else ""]
+            row += [
+                f"{proj:.3f}" if proj else "",
+                f"{plain:.3f}" if plain else "",
+                f"{proj / plain:.2f}" if proj and plain else "",
+            ]
             row += [f"{n / ref:,.0f}", f"{gflops:.1f}"]
             rows.append(row)
-            print(f"[{datetime.now():%H:%M:%S} load {load_average()}] " + " ".join(map(str, row)), file=sys.stderr, flush=True)
+            print(
+                f"[{datetime.now():%H:%M:%S} load {load_average()}] " + " ".join(map(str, row)),
+                file=sys.stderr,
+                flush=True,
+            )
 
     shutil.rmtree(work, ignore_errors=True)
     machine = machine_description()
     print(f"# MLP scaling, {started:%Y-%m-%d %H:%M} - {datetime.now():%H:%M}")
     print()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores; torch {machine['torch']}")
-    clock = "CPU time of the training thread, both sides in one process" if args.inprocess else "wall time, each side in its own process"
-    print(f"{n:,} training images per epoch; min over {args.repeats} repeat(s); {clock}; load average before {load_before}, after {load_average()}")
+    clock = (
+        "CPU time of the training thread, both sides in one process"
+        if args.inprocess
+        else "wall time, each side in its own process"
+    )
+    print(
+        f"{n:,} training images per epoch; min over {args.repeats} repeat(s); {clock}; load average before {load_before}, after {load_average()}"
+    )
     print()
-    header = ["threads", "hidden", "batch", "steps", "project epoch s", "plain epoch s", "ratio", "examples/s (plain)", "GFLOP/s (plain)"]
+    header = [
+        "threads",
+        "hidden",
+        "batch",
+        "steps",
+        "project epoch s",
+        "plain epoch s",
+        "ratio",
+        "examples/s (plain)",
+        "GFLOP/s (plain)",
+    ]
     print(markdown_table(header, [[str(c) for c in r] for r in rows]))
     return 0
 

@@ -33,7 +33,20 @@ Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c")
 CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 # Hydra's flags that take the next word as their value (unless given as --flag=value).
-VALUED_FLAGS = (*CONFIG_DIR_FLAGS, "--config-path", "-cp", "--config-name", "-cn", "--cfg", "-c", "--package", "-p", "--info", "-i", "--experimental-rerun")
+VALUED_FLAGS = (
+    *CONFIG_DIR_FLAGS,
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--info",
+    "-i",
+    "--experimental-rerun",
+)
 
 
 def flag_value(args, names):
@@ -116,9 +129,9 @@ def train(args) -> int:
 def _folder_problem(cfg, multirun: bool):
     """Why the run (or sweep) folder cannot be used (empty, or holding a run nobody asked to
     resume or overwrite: runner/record/run_guard.py), or None. Ranks other than 0 write no folder."""
+    from runner.errors import RunFault
     from runner.fit import distributed
     from runner.record import run_guard
-    from runner.errors import RunFault
 
     if distributed.launched_rank() != 0:
         return None

@@ -23,7 +23,14 @@ def pytest_collection_modifyitems(items):
 
 
 # Tiny, fast settings used by most end-to-end tests.
-TINY = ["data=synthetic", "trainer.epochs=3", "trainer.batch_size=32", "optimizer=sgd", "optimizer.lr=0.5", "trainer.threads=1"]
+TINY = [
+    "data=synthetic",
+    "trainer.epochs=3",
+    "trainer.batch_size=32",
+    "optimizer=sgd",
+    "optimizer.lr=0.5",
+    "trainer.threads=1",
+]
 
 
 class CliResult:
@@ -91,7 +98,9 @@ def cli_process(outputs):
 
     def run(*args, timeout=300) -> CliResult:
         env = {**os.environ, "RUNNER_OUTPUTS": str(outputs)}
-        proc = subprocess.run([sys.executable, "-m", "runner", *args], capture_output=True, text=True, env=env, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", *args], capture_output=True, text=True, env=env, timeout=timeout
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr, outputs)
 
     return run

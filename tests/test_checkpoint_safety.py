@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TINY
-from runner.record.checkpoint import load_checkpoint, load_weights
+
 from runner.cli import main
 from runner.errors import CheckpointError
+from runner.record.checkpoint import load_checkpoint, load_weights
 
 RUNNER_DIR = Path(__file__).resolve().parent.parent / "runner"
 
@@ -71,7 +71,9 @@ def trained(tmp_path_factory):
 
     return {
         "mlp": train("mlp", "model.hidden_sizes=[8]"),
-        "autoencoder": train("autoencoder", "model=autoencoder", "model.hidden_sizes=[16]", "model.code_size=8", "loss=bce"),
+        "autoencoder": train(
+            "autoencoder", "model=autoencoder", "model.hidden_sizes=[16]", "model.code_size=8", "loss=bce"
+        ),
     }
 
 
@@ -103,7 +105,10 @@ def test_every_torch_load_reads_data_only():
             owner = node.func.value.id if isinstance(node.func.value, ast.Name) else None
             where = f"{path.relative_to(RUNNER_DIR.parent)}:{node.lineno}"
             if owner == "torch" and node.func.attr == "load":
-                safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords)
+                safe = any(
+                    k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+                    for k in node.keywords
+                )
                 loads.append((where, safe))
             if owner == "pickle" and node.func.attr in ("load", "loads", "Unpickler"):
                 pickles.append(where.split(":")[0])
@@ -187,7 +192,11 @@ def test_init_from_a_run_without_an_encoder_is_refused(cli, trained):
     result = cli("train", *TINY, "model.hidden_sizes=[16,8]", f"model.init_from={trained['mlp']}")
     assert result.code == 2
     line = one_line(result.err)
-    assert "model.init_from" in line and str(trained["mlp"] / "checkpoints" / "best.pt") in line and "no encoder weights" in line, line
+    assert (
+        "model.init_from" in line
+        and str(trained["mlp"] / "checkpoints" / "best.pt") in line
+        and "no encoder weights" in line
+    ), line
     assert not result.outputs.exists()
 
 
@@ -223,7 +232,9 @@ def test_resuming_from_a_tampered_last_checkpoint_runs_nothing(cli, copy_of, tmp
     marker = tmp_path / "MARKER"
     for name in ("last.pt", "last.prev.pt"):
         write_tampered(run / "checkpoints" / name, "code_torch_save", marker)
-    result = cli("train", *TINY, "trainer.epochs=2", "model.hidden_sizes=[8]", f"hydra.run.dir={run}", "trainer.resume=auto")
+    result = cli(
+        "train", *TINY, "trainer.epochs=2", "model.hidden_sizes=[8]", f"hydra.run.dir={run}", "trainer.resume=auto"
+    )
     assert not marker.exists()
     assert result.code in (0, 2), result.err
     said = result.out + result.err + (run / "train.log").read_text()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from runner.analyse import stats
-from runner.cli import main as cli_main
 from runner.analyse.compare import group_runs, table_rows
 from runner.analyse.plots import epoch_envelope
+from runner.cli import main as cli_main
 from runner.record.run_folders import Run
 
 # ---------------------------------------------------------------- statistics, by hand
@@ -66,7 +66,13 @@ def test_welch_is_undefined_without_two_runs_or_without_spread():
 
 
 def fake_run(overrides, test_accuracy, best_epoch=3):
-    results = {"status": "finished", "test": {"accuracy": test_accuracy}, "val": {"accuracy": test_accuracy}, "best_epoch": best_epoch, "wall_time_s": 1.0}
+    results = {
+        "status": "finished",
+        "test": {"accuracy": test_accuracy},
+        "val": {"accuracy": test_accuracy},
+        "best_epoch": best_epoch,
+        "wall_time_s": 1.0,
+    }
     return Run(Path("/nowhere"), overrides=overrides, results=results)
 
 
@@ -94,7 +100,11 @@ def test_groups_pool_seeds_and_handle_settings_only_some_runs_give():
 
 
 def test_curves_average_over_the_runs_that_reached_each_epoch():
-    long_run = [{"epoch": 1.0, "val/accuracy": 0.5}, {"epoch": 2.0, "val/accuracy": 0.7}, {"epoch": 3.0, "val/accuracy": 0.9}]
+    long_run = [
+        {"epoch": 1.0, "val/accuracy": 0.5},
+        {"epoch": 2.0, "val/accuracy": 0.7},
+        {"epoch": 3.0, "val/accuracy": 0.9},
+    ]
     stopped_early = [{"epoch": 1.0, "val/accuracy": 0.3}, {"epoch": 2.0, "val/accuracy": math.nan}]
     epochs, mean, low, high, count = epoch_envelope([long_run, stopped_early], "val/accuracy")
     assert epochs == [1, 2, 3] and count == [2, 1, 1]
@@ -160,7 +170,12 @@ def test_compare_groups_the_sweep_by_activation(sweep, tmp_path, capsys):
     assert set(table) == {"model.activation=tanh", "model.activation=relu"}
     assert all(row["n"] == "2" for row in table.values())
     assert {row["model.activation"] for row in table.values()} == {"tanh", "relu"}
-    for name in ("comparison.md", "comparison_val_accuracy.png", "comparison_train_loss.png", "comparison_test_accuracy.png"):
+    for name in (
+        "comparison.md",
+        "comparison_val_accuracy.png",
+        "comparison_train_loss.png",
+        "comparison_test_accuracy.png",
+    ):
         assert (out / name).stat().st_size > 0
     printed = capsys.readouterr().out
     assert "| model.activation=tanh" in printed and "Welch" in printed
@@ -185,7 +200,10 @@ def test_compare_reports_a_corrupt_file_and_an_unfinished_run_and_goes_on(sweep,
     assert f"{copy / '0' / 'results.json'}: not valid JSON" in captured.err
     table = read_table(copy)
     # tanh keeps seed 1, relu keeps seed 0: groups are still found from the remaining runs
-    assert {group: row["n"] for group, row in table.items()} == {"model.activation=tanh": "1", "model.activation=relu": "1"}
+    assert {group: row["n"] for group, row in table.items()} == {
+        "model.activation=tanh": "1",
+        "model.activation=relu": "1",
+    }
     report = (copy / "comparison.md").read_text()
     assert "## Not finished" in report and str(copy / "3") in report
     assert "needs ≥ 2 finished runs per group" in report
@@ -223,14 +241,23 @@ def test_a_failed_job_is_marked_in_the_manifest_and_in_compare(tmp_path, capsys)
     run = tmp_path / "sweep" / "0"
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "overrides.yaml").write_text("- data=synthetic\n- seed=0\n")
-    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "runtime": {"output_dir": str(run)}, "sweep": {"dir": str(run.parent)}}})
+    config = OmegaConf.create(
+        {"hydra": {"mode": RunMode.MULTIRUN, "runtime": {"output_dir": str(run)}, "sweep": {"dir": str(run.parent)}}}
+    )
     failed = JobReturn(status=JobStatus.FAILED, _return_value=RuntimeError("CUDA out of memory"))
     SweepManifest().on_job_end(config, failed)
 
     assert "RuntimeError: CUDA out of memory" in (run / "error.txt").read_text()
     manifest = json.loads((run.parent / "manifest.json").read_text())
     assert manifest["runs"] == [
-        {"number": 0, "folder": "0", "status": "failed", "stop_reason": "", "test_accuracy": "", "overrides": ["data=synthetic", "seed=0"]}
+        {
+            "number": 0,
+            "folder": "0",
+            "status": "failed",
+            "stop_reason": "",
+            "test_accuracy": "",
+            "overrides": ["data=synthetic", "seed=0"],
+        }
     ]
     with pytest.raises(SystemExit) as exit_info:
         cli_main(["compare", str(run.parent), "--no-plots"])

@@ -15,7 +15,9 @@ from runner.launch.compose import compose, config_tree
 from runner.paths import CONF_DIR
 
 GROUPS = ("data", "model", "optimizer", "scheduler", "regularization", "early_stopping", "trainer")
-ONE_SHAPE = {f.name: f.default_factory for f in dataclasses.fields(RunConfig) if f.name in GROUPS and f.name not in MEMBER_GROUPS}
+ONE_SHAPE = {
+    f.name: f.default_factory for f in dataclasses.fields(RunConfig) if f.name in GROUPS and f.name not in MEMBER_GROUPS
+}
 MEMBER_FILES = sorted(f"{group}/{path.stem}" for group in GROUPS for path in (Path(CONF_DIR) / group).glob("*.yaml"))
 
 # Presets: members that exist to set some keys of a schema away from its defaults (the schema's own
@@ -43,7 +45,10 @@ PRESETS = {
 }
 # Keys whose YAML value differs from the dataclass default on purpose, with the reason.
 DELIBERATE = {
-    ("scheduler/cosine", "t_max"): "the YAML follows the run's length, ${trainer.epochs}; a dataclass default cannot interpolate",
+    (
+        "scheduler/cosine",
+        "t_max",
+    ): "the YAML follows the run's length, ${trainer.epochs}; a dataclass default cannot interpolate",
 }
 
 
@@ -51,7 +56,11 @@ def schema_of(member: str) -> type:
     group, name = member.split("/")
     if group not in MEMBER_GROUPS:
         return ONE_SHAPE[group]
-    (selected,) = [d for d in OmegaConf.load(Path(CONF_DIR) / f"{member}.yaml").get("defaults", []) if str(d).startswith(f"/schema/{group}/")]
+    (selected,) = [
+        d
+        for d in OmegaConf.load(Path(CONF_DIR) / f"{member}.yaml").get("defaults", [])
+        if str(d).startswith(f"/schema/{group}/")
+    ]
     return MEMBER_GROUPS[group].schemas[selected.split("/")[3].split("@")[0]]
 
 
@@ -61,7 +70,9 @@ def keys_away_from_defaults(member: str) -> set:
     values.pop("defaults", None)
     literal = {k: v for k, v in values.items() if not (isinstance(v, str) and "${" in v)}
     defaults = OmegaConf.to_container(OmegaConf.structured(schema))
-    merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schema), literal))  # conv layers filled in, 1 == 1.0
+    merged = OmegaConf.to_container(
+        OmegaConf.merge(OmegaConf.structured(schema), literal)
+    )  # conv layers filled in, 1 == 1.0
     return {k for k in values if k not in literal or merged[k] != defaults[k]}
 
 

@@ -1,6 +1,5 @@
 """Bad command lines fail before any data is loaded, with one message naming the key and what is allowed."""
 
-
 import pytest
 
 import runner.build.assemble
@@ -29,7 +28,9 @@ CASES = [
 @pytest.fixture
 def no_data_loading(monkeypatch):
     calls = []
-    monkeypatch.setattr(runner.build.assemble, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded"))
+    monkeypatch.setattr(
+        runner.build.assemble, "load_dataset", lambda cfg: calls.append(cfg) or pytest.fail("data loaded")
+    )
     return calls
 
 
@@ -74,7 +75,10 @@ MORE_CASES = [
     ("model=autoencoder loss=hinge", ["loss", "'hinge'", "mse"]),
     ("model=linear_svm loss=bce", ["loss", "'bce'", "logits", "hinge"]),
     # Keras-style data validates on the test set: picking the best epoch by it would flatter the test score
-    ("data=mnist data.train_on_validation=true", ["early_stopping.restore_best", "validates on the test set", "restore_best=false"]),
+    (
+        "data=mnist data.train_on_validation=true",
+        ["early_stopping.restore_best", "validates on the test set", "restore_best=false"],
+    ),
     # unknown keys that Hydra lets into typed nodes with +
     ("+trainer.epochz=3", ["trainer.epochz", "unknown key", "epochs"]),
     ("+regularization.dropuot=0.5", ["regularization.dropuot", "unknown key", "dropout"]),
@@ -90,7 +94,10 @@ MORE_CASES = [
     ("+model._target_=os.system", ["model._target_", "cannot name code", "os.system", "mlp"]),
     ("+_target_=os.system", ["_target_", "cannot name code"]),
     ("+trainer._target_=os.system", ["trainer._target_", "cannot name code"]),
-    ("+hydra.callbacks.evil._target_=os.system", ["hydra.callbacks.evil._target_", "os.system", "runner.launch.sweep_manifest.SweepManifest"]),
+    (
+        "+hydra.callbacks.evil._target_=os.system",
+        ["hydra.callbacks.evil._target_", "os.system", "runner.launch.sweep_manifest.SweepManifest"],
+    ),
 ]
 
 
@@ -101,23 +108,62 @@ def test_more_bad_overrides_are_explained_before_any_work(cli, no_data_loading, 
 
 EXPERIMENT_CASES = [
     # (file text, extra overrides, words the message must contain, the 1-based line it must name or None)
-    ("# @package _global_\nmodel:\n  hidden_sizes: [100\ntrainer: {epochs: 2}\n", [], ["malformed YAML", "expected ',' or ']'"], 4),
+    (
+        "# @package _global_\nmodel:\n  hidden_sizes: [100\ntrainer: {epochs: 2}\n",
+        [],
+        ["malformed YAML", "expected ',' or ']'"],
+        4,
+    ),
     ("# @package _global_\nmodel: {hidden_sizes: [10]\n", [], ["malformed YAML"], 3),
     ("# @package _global_\ntrainer:\n\tepochs: 2\n", [], ["malformed YAML"], 3),
     ("# @package _global_\nmodel:\n  hiden_sizes: [10]\n", [], ["model.hiden_sizes", "unknown key", "hidden_sizes"], 3),
     ("# @package _global_\ntrainr:\n  epochs: 3\n", [], ["trainr", "unknown key", "trainer"], 2),
     ("# @package _global_\ntrainer:\n  epochs: ten\n", [], ["trainer.epochs", "ten", "Integer"], 3),
-    ("# @package _global_\ndefaults:\n  - override /model: mlp\n  - _self_\nmodel:\n  hidden_sizes: ???\n", [], ["model.hidden_sizes is ???", "required", "on the command line"], 6),
-    ("# @package _global_\ndefaults:\n  - override /model: transformer\n", [], ["model/transformer", "Available options", "mlp"], None),
-    ("# @package _global_\nmodel:\n  _target_: os.system\n  _args_: ['touch MARKER']\n", [], ["model._target_", "cannot name code"], 3),
-    ("# @package _global_\n_target_: os.system\n_args_: ['touch MARKER']\n", [], ["_target_", "cannot name code"], None),
-    ("# @package _global_\nhydra:\n  callbacks:\n    evil:\n      _target_: os.system\n      command: touch MARKER\n", [], ["hydra.callbacks.evil._target_", "os.system"], None),
-    ("# @package _global_\nhydra:\n  sweeper:\n    params:\n      optimizer.lr: 0.1,-1\n", ["-m"], ["sweep point 1 of 2", "optimizer.lr", "> 0"], None),
+    (
+        "# @package _global_\ndefaults:\n  - override /model: mlp\n  - _self_\nmodel:\n  hidden_sizes: ???\n",
+        [],
+        ["model.hidden_sizes is ???", "required", "on the command line"],
+        6,
+    ),
+    (
+        "# @package _global_\ndefaults:\n  - override /model: transformer\n",
+        [],
+        ["model/transformer", "Available options", "mlp"],
+        None,
+    ),
+    (
+        "# @package _global_\nmodel:\n  _target_: os.system\n  _args_: ['touch MARKER']\n",
+        [],
+        ["model._target_", "cannot name code"],
+        3,
+    ),
+    (
+        "# @package _global_\n_target_: os.system\n_args_: ['touch MARKER']\n",
+        [],
+        ["_target_", "cannot name code"],
+        None,
+    ),
+    (
+        "# @package _global_\nhydra:\n  callbacks:\n    evil:\n      _target_: os.system\n      command: touch MARKER\n",
+        [],
+        ["hydra.callbacks.evil._target_", "os.system"],
+        None,
+    ),
+    (
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      optimizer.lr: 0.1,-1\n",
+        ["-m"],
+        ["sweep point 1 of 2", "optimizer.lr", "> 0"],
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize("text,extra,words,line", EXPERIMENT_CASES, ids=[f"experiment{i}" for i in range(len(EXPERIMENT_CASES))])
-def test_bad_experiment_file_is_explained_naming_file_and_line(cli, no_data_loading, experiment_file, tmp_path, text, extra, words, line):
+@pytest.mark.parametrize(
+    "text,extra,words,line", EXPERIMENT_CASES, ids=[f"experiment{i}" for i in range(len(EXPERIMENT_CASES))]
+)
+def test_bad_experiment_file_is_explained_naming_file_and_line(
+    cli, no_data_loading, experiment_file, tmp_path, text, extra, words, line
+):
     marker = tmp_path / "MARKER"
     name = experiment_file(text.replace("MARKER", str(marker)))
     result = cli("train", *extra, "data=synthetic", f"+experiment={name}")
@@ -147,7 +193,9 @@ def test_a_required_value_given_on_the_command_line_is_accepted(experiment_file)
 def test_code_named_by_an_override_never_runs(cli_process, tmp_path):
     """The whole way, in a real process: `_target_` + args that would create a file."""
     marker = tmp_path / "MARKER"
-    result = cli_process("train", "data=synthetic", "trainer.threads=1", "+model._target_=os.system", f"+model._args_=['touch {marker}']")
+    result = cli_process(
+        "train", "data=synthetic", "trainer.threads=1", "+model._target_=os.system", f"+model._args_=['touch {marker}']"
+    )
     assert result.code == 2, result.err
     assert "model._target_" in result.err and "cannot name code" in result.err
     assert not marker.exists() and not result.outputs.exists()

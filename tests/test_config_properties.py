@@ -18,11 +18,20 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from runner.config.schema import validate  # noqa: E402
-from runner.paths import CONF_DIR  # noqa: E402
 from runner.launch.preflight import PreflightError, check  # noqa: E402
+from runner.paths import CONF_DIR  # noqa: E402
 
 # Group choices whose keys the generated overrides may touch (each adds its own keys to the tree).
-CHOICES = [[], ["model=cnn"], ["model=lstm"], ["model=autoencoder"], ["optimizer=sgd"], ["scheduler=step"], ["scheduler=plateau"], ["early_stopping=time_limit"]]
+CHOICES = [
+    [],
+    ["model=cnn"],
+    ["model=lstm"],
+    ["model=autoencoder"],
+    ["optimizer=sgd"],
+    ["scheduler=step"],
+    ["scheduler=plateau"],
+    ["early_stopping=time_limit"],
+]
 UNKNOWN_NAMES = ["transformer", "Adam", "", "mlp2", "none ", "../model/mlp"]
 
 
@@ -45,9 +54,16 @@ def config_tree():
 def _leaves(node, prefix, out):
     items = node.items() if isinstance(node, DictConfig) else enumerate(node) if isinstance(node, ListConfig) else []
     for key, _ in items:
-        name = f"{prefix}.{key}" if prefix and isinstance(node, DictConfig) else f"{prefix}[{key}]" if prefix else str(key)
+        name = (
+            f"{prefix}.{key}" if prefix and isinstance(node, DictConfig) else f"{prefix}[{key}]" if prefix else str(key)
+        )
         child = node._get_node(key)
-        if isinstance(child, (DictConfig, ListConfig)) and not OmegaConf.is_missing(node, key) and child._content is not None and len(child):
+        if (
+            isinstance(child, (DictConfig, ListConfig))
+            and not OmegaConf.is_missing(node, key)
+            and child._content is not None
+            and len(child)
+        ):
             out.setdefault(name, None)  # a whole node can be overridden too
             if isinstance(child, DictConfig):
                 _leaves(child, name, out)
@@ -67,7 +83,11 @@ def typo(key: str, draw) -> str:
         return key[:i] + draw(st.sampled_from("abcxyz_")) + key[i + 1 :]
     if how == "suffix":
         return key + draw(st.sampled_from(["s", "_", "2", ".x"]))
-    return key.rpartition(".")[0] + "." + draw(st.text(string.ascii_lowercase + "_", min_size=1, max_size=8)) if "." in key else key + "x"
+    return (
+        key.rpartition(".")[0] + "." + draw(st.text(string.ascii_lowercase + "_", min_size=1, max_size=8))
+        if "." in key
+        else key + "x"
+    )
 
 
 def scalar_text():
@@ -75,22 +95,69 @@ def scalar_text():
     return st.one_of(
         st.integers(-(2**70), 2**70).map(str),
         st.integers(-3, 300).map(str),
-        st.floats(allow_nan=True, allow_infinity=True).map(lambda x: repr(x) if x == x and abs(x) != float("inf") else str(x)),
+        st.floats(allow_nan=True, allow_infinity=True).map(
+            lambda x: repr(x) if x == x and abs(x) != float("inf") else str(x)
+        ),
         st.sampled_from(["nan", "inf", "-inf", "1e309", "-0.0", "0", "1", "-1", "0.5", "1.5", "1e-12"]),
-        st.sampled_from(["true", "false", "null", "???", "''", "relu", "tanh", "cpu", "cuda", "auto", "sgd", "mse", "val/loss", "pixels", "conv"]),
+        st.sampled_from(
+            [
+                "true",
+                "false",
+                "null",
+                "???",
+                "''",
+                "relu",
+                "tanh",
+                "cpu",
+                "cuda",
+                "auto",
+                "sgd",
+                "mse",
+                "val/loss",
+                "pixels",
+                "conv",
+            ]
+        ),
         st.text(string.ascii_letters + string.digits + "_-./", min_size=1, max_size=12),
-        st.sampled_from(["${trainer.epochs}", "${nope}", "${oc.env:NO_SUCH_VAR_RUNNER}", "${oc.decode:'[1,2'}", "[", "]", "{a:", "a=b", "a,b", "'", "x y"]),
+        st.sampled_from(
+            [
+                "${trainer.epochs}",
+                "${nope}",
+                "${oc.env:NO_SUCH_VAR_RUNNER}",
+                "${oc.decode:'[1,2'}",
+                "[",
+                "]",
+                "{a:",
+                "a=b",
+                "a,b",
+                "'",
+                "x y",
+            ]
+        ),
     )
 
 
 def value_text():
-    element = st.one_of(st.integers(-5, 300).map(str), st.sampled_from(["0.5", "a", "null", "true", "{channels: 4}", "{channels: 4, kernel: 3}", "{kernel: 99, channels: 2, pool: 2}"]))
+    element = st.one_of(
+        st.integers(-5, 300).map(str),
+        st.sampled_from(
+            [
+                "0.5",
+                "a",
+                "null",
+                "true",
+                "{channels: 4}",
+                "{channels: 4, kernel: 3}",
+                "{kernel: 99, channels: 2, pool: 2}",
+            ]
+        ),
+    )
     return st.one_of(
         scalar_text(),
         st.lists(element, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]"),
-        st.dictionaries(st.sampled_from(["a", "lr", "epochs", "_target_", "channels"]), st.integers(-2, 5).map(str), max_size=3).map(
-            lambda d: "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"
-        ),
+        st.dictionaries(
+            st.sampled_from(["a", "lr", "epochs", "_target_", "channels"]), st.integers(-2, 5).map(str), max_size=3
+        ).map(lambda d: "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"),
     )
 
 
@@ -101,16 +168,53 @@ def typed_text(default):
     if isinstance(default, int):
         return st.one_of(st.integers(-2, 2 * default + 3), st.integers(-(2**64), 2**64)).map(str)
     if isinstance(default, float):
-        return st.one_of(st.floats(-1.0, 2 * default + 1.0), st.sampled_from(["0.0", "1e-08", "0.999", "1.0", "2.0", "-0.1", "nan"])).map(str)
+        return st.one_of(
+            st.floats(-1.0, 2 * default + 1.0), st.sampled_from(["0.0", "1e-08", "0.999", "1.0", "2.0", "-0.1", "nan"])
+        ).map(str)
     if isinstance(default, str):
-        return st.sampled_from([default, "relu", "tanh", "sigmoid", "auto", "none", "max", "min", "val/loss", "val/accuracy", "rows", "pixels", "mlp", "conv", "zeros"])
+        return st.sampled_from(
+            [
+                default,
+                "relu",
+                "tanh",
+                "sigmoid",
+                "auto",
+                "none",
+                "max",
+                "min",
+                "val/loss",
+                "val/accuracy",
+                "rows",
+                "pixels",
+                "mlp",
+                "conv",
+                "zeros",
+            ]
+        )
     return value_text()
 
 
 @st.composite
 def override(draw):
     leaves, groups = config_tree()
-    kind = draw(st.sampled_from(["typed", "typed", "typed", "value", "value", "typo", "group", "group", "group_unknown", "add", "delete", "sweep_like"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "typed",
+                "typed",
+                "typed",
+                "value",
+                "value",
+                "typo",
+                "group",
+                "group",
+                "group_unknown",
+                "add",
+                "delete",
+                "sweep_like",
+            ]
+        )
+    )
     if kind == "typed":
         key, default = draw(st.sampled_from([(k, v) for k, v in leaves if v is not None]))
         return f"{key}={draw(typed_text(default))}"
@@ -139,7 +243,9 @@ def test_preflight_accepts_valid_configs_or_explains_in_one_line(overrides):
         message = str(err)
         assert message.strip(), f"empty message for {overrides}"
         assert "Traceback" not in message
-        assert len(message.strip().splitlines()) <= 2, f"{overrides}: message of {len(message.splitlines())} lines:\n{message}"
+        assert len(message.strip().splitlines()) <= 2, (
+            f"{overrides}: message of {len(message.splitlines())} lines:\n{message}"
+        )
         return
     for cfg in configs:
         validate(cfg)  # raises if the preflight let through something validate refuses

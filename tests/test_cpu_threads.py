@@ -15,7 +15,8 @@ def test_advice_only_when_torch_threads_outnumber_the_idle_cores():
     assert busy_cores_advice(torch_threads=1, cores=2, busy=1.9) == ""
     assert busy_cores_advice(torch_threads=8, cores=8, busy=2.4) == (
         "other work keeps 2.4 of 8 cores busy (measured over 0.2 s): torch's 8 threads would wait on each other for cores "
-        "other work holds, which can make epochs several times slower; trainer.threads=6 fits the idle cores")
+        "other work holds, which can make epochs several times slower; trainer.threads=6 fits the idle cores"
+    )
     assert "trainer.threads=1 fits" in busy_cores_advice(torch_threads=2, cores=2, busy=3.0)  # never advises 0
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TINY
+
 from runner.analyse.compare import group_runs, table_rows
 from runner.build.cross_validation import cross_validation_fold
-from runner.build.data import Dataset, SyntheticConfig, Split, load_dataset
+from runner.build.data import Dataset, Split, SyntheticConfig, load_dataset
 from runner.errors import ConfigError
 from runner.record.run_folders import Run
 
@@ -87,13 +87,22 @@ def test_three_fold_cross_validation_is_one_group_with_mean_and_std(cli, outputs
 
 
 def fake_run(overrides, accuracy):
-    results = {"status": "finished", "test": {"accuracy": accuracy}, "val": {"accuracy": accuracy}, "best_epoch": 1, "wall_time_s": 1.0}
+    results = {
+        "status": "finished",
+        "test": {"accuracy": accuracy},
+        "val": {"accuracy": accuracy},
+        "best_epoch": 1,
+        "wall_time_s": 1.0,
+    }
     return Run(Path("/nowhere"), overrides=overrides, results=results)
 
 
 def test_folds_pool_like_seeds_and_more_keys_can_be_pooled():
     runs = [
-        fake_run([f"model.activation={act}", f"optimizer.lr={lr}", f"data.cv_fold={fold}"], 0.8 + 0.01 * fold + (0.1 if act == "relu" else 0))
+        fake_run(
+            [f"model.activation={act}", f"optimizer.lr={lr}", f"data.cv_fold={fold}"],
+            0.8 + 0.01 * fold + (0.1 if act == "relu" else 0),
+        )
         for act in ("tanh", "relu")
         for lr in (0.1, 0.2)
         for fold in range(3)
@@ -117,7 +126,8 @@ def test_compare_pool_option(cli, tmp_path):
         (run / ".hydra").mkdir(parents=True)
         (run / ".hydra" / "overrides.yaml").write_text(f"- optimizer.lr={lr}\n- seed={seed}\n")
         (run / "results.json").write_text(
-            '{"status": "finished", "test": {"accuracy": %s}, "val": {"accuracy": 0.5}, "best_epoch": 1}' % (0.9 + n / 100)
+            '{"status": "finished", "test": {"accuracy": %s}, "val": {"accuracy": 0.5}, "best_epoch": 1}'
+            % (0.9 + n / 100)
         )
     two = cli("compare", str(tmp_path / "sweep"), "--no-plots")
     assert two.code == 0 and "| optimizer.lr=0.2 (best) | 2 |" in two.out

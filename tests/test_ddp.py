@@ -9,15 +9,25 @@ import sys
 
 import pytest
 import torch
-
 from conftest import TINY
+
 from runner.fit import distributed
 
 DDP = [*TINY, "trainer.strategy=ddp", "seed=7"]
 
 
 def torchrun(outputs, *args, processes=2, timeout=240):
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m", "runner", "train", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "runner",
+        "train",
+        *args,
+    ]
     env = {**os.environ, "RUNNER_OUTPUTS": str(outputs)}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 

@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from runner.config.schema import validate
 from runner.build.data import load_dataset
 from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
 from runner.build.losses import build_loss
 from runner.build.models import build_model
-from runner.launch.preflight import check
 from runner.build.tasks import Classification
+from runner.config.schema import validate
 from runner.fit.loop import evaluate
+from runner.launch.preflight import check
 
 
 def test_patience_counts_epochs_without_improvement():
@@ -39,8 +39,16 @@ def test_policy_none_never_stops_but_tracks_best():
 
 
 # Validation loss on this tiny problem bottoms out early, then rises as the net overfits.
-OVERFITTING = ["data=synthetic", "data.train_size=32", "data.noise=1.0", "optimizer=adam", "optimizer.lr=0.05",
-               "model.hidden_sizes=[256]", "trainer.batch_size=8", "early_stopping.monitor=val/loss"]
+OVERFITTING = [
+    "data=synthetic",
+    "data.train_size=32",
+    "data.noise=1.0",
+    "optimizer=adam",
+    "optimizer.lr=0.05",
+    "model.hidden_sizes=[256]",
+    "trainer.batch_size=8",
+    "early_stopping.monitor=val/loss",
+]
 
 
 def test_run_stops_after_patience_and_tests_the_best_weights(cli):

@@ -4,9 +4,9 @@ writes results and a resumable checkpoint, result files are always valid JSON.""
 import json
 
 import torch
+from conftest import TINY, dies_at_epoch_call
 
 import runner.fit.loop
-from conftest import TINY, dies_at_epoch_call
 
 
 def strict_json(path):

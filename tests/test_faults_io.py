@@ -10,10 +10,10 @@ import sys
 
 import pytest
 import torch
+from conftest import TINY, dies_at_epoch_call
 from torch import nn
 
 import runner.fit.loop
-from conftest import TINY, dies_at_epoch_call
 
 
 def strict_json(path):
@@ -127,7 +127,10 @@ def test_two_runs_started_in_the_same_microsecond_get_their_own_folders(outputs)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", FROZEN_CLOCK, "train", *TINY, "trainer.epochs=1", f"seed={seed}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for seed in (1, 2)
     ]
@@ -159,8 +162,12 @@ def test_cuda_asked_for_but_absent_fails_before_anything_is_written(cli, monkeyp
 @pytest.mark.parametrize(
     "error",
     [
-        torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 15.77 GiB total capacity)"),
-        RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to allocate 2147483648 bytes."),
+        torch.cuda.OutOfMemoryError(
+            "CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 15.77 GiB total capacity)"
+        ),
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to allocate 2147483648 bytes."
+        ),
     ],
     ids=["cuda", "cpu"],
 )

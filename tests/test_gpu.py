@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from runner.config.schema import validate
-from runner.paths import CONF_DIR
 from runner.launch.preflight import check
+from runner.paths import CONF_DIR
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+]
 
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 
@@ -19,8 +22,16 @@ MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_on_cuda(cli, model):
     loss = ["loss=bce"] if "autoencoder" in model else []
-    result = cli("train", f"model={model}", *loss, "data=mnist", "data.train_size=512", "trainer.epochs=2",
-                 "trainer.device=cuda", "trainer.batch_size=64")
+    result = cli(
+        "train",
+        f"model={model}",
+        *loss,
+        "data=mnist",
+        "data.train_size=512",
+        "trainer.epochs=2",
+        "trainer.device=cuda",
+        "trainer.batch_size=64",
+    )
     assert result.code == 0, result.err
     results = json.loads((result.run_dir() / "results.json").read_text())
     assert results["device"].startswith("cuda") and results["machine"]["gpu"]
@@ -84,8 +95,8 @@ def test_no_host_sync_inside_an_epoch(monkeypatch, options):
     """Between the first step and the epoch's metrics nothing waits for the GPU: no .item(), no
     blocking copy. The first epoch warms up (compiles, captures: those synchronise); the second
     runs under torch.cuda.set_sync_debug_mode("error"), which raises on any synchronising call."""
-    from runner.fit.environment import seed_everything
     from runner.build.assemble import assemble
+    from runner.fit.environment import seed_everything
     from runner.fit.loop import make_step, train_epoch
 
     cfg = validate(check([*CNN, *options])[0])
@@ -95,7 +106,9 @@ def test_no_host_sync_inside_an_epoch(monkeypatch, options):
     step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, cfg.trainer, device)
 
     def epoch():
-        return train_epoch(parts.model, step, parts.task, parts.data.train, parts.loss_fn, cfg.trainer, parts.order, "epoch")
+        return train_epoch(
+            parts.model, step, parts.task, parts.data.train, parts.loss_fn, cfg.trainer, parts.order, "epoch"
+        )
 
     epoch()
     summarise = parts.task.summarise

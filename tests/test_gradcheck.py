@@ -7,15 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from runner.config import schema as config_schema
-from runner.config.schema import validate
 from runner.analyse.gradcheck import disable_dropout
 from runner.build.losses import LOSSES
 from runner.build.models import build_model
-from runner.paths import CONF_DIR
-from runner.launch.preflight import check
-from runner.registry import Entry
 from runner.build.regularization import RegularizationConfig
+from runner.config import schema as config_schema
+from runner.config.schema import validate
+from runner.launch.preflight import check
+from runner.paths import CONF_DIR
+from runner.registry import Entry
 
 SYNTHETIC = ["data=synthetic", "data.train_size=8", "data.val_size=4", "data.test_size=4"]
 
@@ -40,7 +40,13 @@ def test_mlp_gradients_pass(cli):
 
 
 def test_penalties_and_nielsen_losses_pass(cli):
-    result = cli("gradcheck", *SYNTHETIC, "model.hidden_sizes=[8]", "loss=sigmoid_cross_entropy", "regularization=[l1,label_smoothing]")
+    result = cli(
+        "gradcheck",
+        *SYNTHETIC,
+        "model.hidden_sizes=[8]",
+        "loss=sigmoid_cross_entropy",
+        "regularization=[l1,label_smoothing]",
+    )
     assert result.code == 0, result.out + result.err
 
 
@@ -65,7 +71,9 @@ class WrongLoss(nn.Module):
 
 def test_a_wrong_gradient_fails(cli, monkeypatch):
     monkeypatch.setitem(LOSSES._entries, "wrong", Entry("wrong", WrongLoss))
-    monkeypatch.setattr(config_schema, "LOSS_NAMES", (*config_schema.LOSS_NAMES, "wrong"))  # the names configs may choose
+    monkeypatch.setattr(
+        config_schema, "LOSS_NAMES", (*config_schema.LOSS_NAMES, "wrong")
+    )  # the names configs may choose
     result = cli("gradcheck", *SYNTHETIC, "model.hidden_sizes=[8]", "loss=wrong")
     assert result.code == 1
     assert "gradcheck FAILED" in result.out

@@ -13,9 +13,14 @@ def results(folder):
 def test_exactly_the_listed_jobs_run_with_the_common_overrides(cli, outputs):
     sweep = outputs / "jobs"
     run = cli(
-        "train", "-m", *TINY, "trainer.epochs=1", "hydra/sweeper=job_list",
+        "train",
+        "-m",
+        *TINY,
+        "trainer.epochs=1",
+        "hydra/sweeper=job_list",
         "hydra.sweeper.jobs=['seed=0 model.activation=tanh','seed=3']",
-        f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=s${seed}-${model.activation}",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=s${seed}-${model.activation}",
     )
     assert run.code == 0, run.err
     # Not a grid: seed 0 with tanh and seed 3 with the default, nothing else.
@@ -33,15 +38,29 @@ def test_exactly_the_listed_jobs_run_with_the_common_overrides(cli, outputs):
 def test_a_command_line_sweep_multiplies_the_list(cli, outputs):
     sweep = outputs / "grid"
     run = cli(
-        "train", "-m", *TINY, "trainer.epochs=1", "optimizer.lr=0.1,0.2", "hydra/sweeper=job_list",
-        "hydra.sweeper.jobs=['seed=0','seed=1']", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}-${optimizer.lr}",
+        "train",
+        "-m",
+        *TINY,
+        "trainer.epochs=1",
+        "optimizer.lr=0.1,0.2",
+        "hydra/sweeper=job_list",
+        "hydra.sweeper.jobs=['seed=0','seed=1']",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${seed}-${optimizer.lr}",
     )
     assert run.code == 0, run.err
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0-0.1", "0-0.2", "1-0.1", "1-0.2"]
 
 
 def test_a_sweep_inside_a_job_or_an_empty_list_is_refused_before_anything_runs(cli, outputs):
-    inner = cli("train", "-m", *TINY, "hydra/sweeper=job_list", "hydra.sweeper.jobs=['seed=0,1']", f"hydra.sweep.dir={outputs / 'a'}")
+    inner = cli(
+        "train",
+        "-m",
+        *TINY,
+        "hydra/sweeper=job_list",
+        "hydra.sweeper.jobs=['seed=0,1']",
+        f"hydra.sweep.dir={outputs / 'a'}",
+    )
     assert inner.code != 0
     assert "job 'seed=0,1' holds a sweep (seed=0,1)" in inner.out + inner.err
     empty = cli("train", "-m", *TINY, "hydra/sweeper=job_list", f"hydra.sweep.dir={outputs / 'b'}")
@@ -52,7 +71,14 @@ def test_a_sweep_inside_a_job_or_an_empty_list_is_refused_before_anything_runs(c
 def test_a_relaunched_job_list_lands_in_the_same_folders_and_skips_what_finished(cli, outputs):
     from runner.launch.resumable_sweep import RECORD, folder_for
 
-    sweep = ["-m", *TINY, "trainer.epochs=1", "hydra/sweeper=job_list", "hydra.sweeper.jobs=['seed=2','seed=0']", "trainer.resume=auto"]
+    sweep = [
+        "-m",
+        *TINY,
+        "trainer.epochs=1",
+        "hydra/sweeper=job_list",
+        "hydra.sweeper.jobs=['seed=2','seed=0']",
+        "trainer.resume=auto",
+    ]
     first = cli("train", *sweep)
     assert first.code == 0, first.err
     folder = folder_for(sweep[1:])
@@ -64,8 +90,14 @@ def test_a_relaunched_job_list_lands_in_the_same_folders_and_skips_what_finished
 
 
 def test_a_bad_value_in_a_later_job_fails_before_the_first_runs(cli, outputs):
-    run = cli("train", "-m", *TINY, "hydra/sweeper=job_list", "hydra.sweeper.jobs=['seed=0','seed=1 trainer.epochs=-4']",
-              f"hydra.sweep.dir={outputs / 'bad'}")
+    run = cli(
+        "train",
+        "-m",
+        *TINY,
+        "hydra/sweeper=job_list",
+        "hydra.sweeper.jobs=['seed=0','seed=1 trainer.epochs=-4']",
+        f"hydra.sweep.dir={outputs / 'bad'}",
+    )
     assert run.code == 2
     assert "sweep point 1 of 2" in run.err and "seed=1 trainer.epochs=-4" in run.err and "trainer.epochs" in run.err
     assert "hydra.sweeper.jobs=" not in run.err.split("sweep point 1 of 2")[1].split(")")[0]

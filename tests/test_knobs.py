@@ -12,20 +12,26 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 from torch import nn
 
-from runner.config.optim import OPTIMIZER_MEMBERS
-from runner.config.schedulers import SCHEDULER_MEMBERS
-from runner.config.schema import validate
 from runner.build.early_stopping import EarlyStopping, EarlyStoppingConfig
 from runner.build.losses import LOSSES, build_loss
 from runner.build.optim import build_optimizer
-from runner.paths import CONF_DIR
-from runner.launch.preflight import check
 from runner.build.regularization import RegularizationConfig, WeightNoise, build_hooks, param_groups, random_affine
 from runner.build.schedulers import build_scheduler
+from runner.config.optim import OPTIMIZER_MEMBERS
+from runner.config.schedulers import SCHEDULER_MEMBERS
+from runner.config.schema import validate
+from runner.launch.preflight import check
+from runner.paths import CONF_DIR
 
 # 256 training examples of 4 classes, 8x8 images; one thread; no progress bar.
-BASE = ["data=synthetic", "trainer.batch_size=32", "trainer.threads=1", "trainer.progress=false", "early_stopping=none",
-        "model.hidden_sizes=[16]"]
+BASE = [
+    "data=synthetic",
+    "trainer.batch_size=32",
+    "trainer.threads=1",
+    "trainer.progress=false",
+    "early_stopping=none",
+    "model.hidden_sizes=[16]",
+]
 
 
 def train(cli, *args, epochs=3):
@@ -105,7 +111,9 @@ OPTIMIZERS = {
 
 def test_every_optimizer_config_builds_its_torch_optimizer():
     for name, (cls, expected) in OPTIMIZERS.items():
-        optimizer = build_optimizer(member("optimizer", name), param_groups(tiny_model(), RegularizationConfig(), 256, 32))
+        optimizer = build_optimizer(
+            member("optimizer", name), param_groups(tiny_model(), RegularizationConfig(), 256, 32)
+        )
         assert isinstance(optimizer, cls), name
         group = optimizer.param_groups[0]
         for key, value in expected.items():
@@ -155,7 +163,9 @@ def test_lbfgs_l2_is_added_to_the_gradient_and_the_loss():
 
 
 def test_adamw_weight_decay_is_decoupled_and_only_on_weights():
-    optimizer = build_optimizer(member("optimizer", "adamw", weight_decay=0.05), param_groups(tiny_model(), RegularizationConfig(), 256, 32))
+    optimizer = build_optimizer(
+        member("optimizer", "adamw", weight_decay=0.05), param_groups(tiny_model(), RegularizationConfig(), 256, 32)
+    )
     assert [(g["decay"], g["weight_decay"]) for g in optimizer.param_groups] == [(True, 0.05), (False, 0.0)]
 
 
@@ -167,23 +177,51 @@ def lrs(result):
 
 
 def test_step_exponential_and_cosine_schedules(cli):
-    assert lrs(train(cli, "optimizer.lr=0.4", "scheduler=step", "scheduler.step_size=2", "scheduler.gamma=0.5", "trainer.checkpoints=false", epochs=5)) == pytest.approx(
-        [0.4, 0.4, 0.2, 0.2, 0.1])
-    assert lrs(train(cli, "optimizer.lr=0.4", "scheduler=exponential", "scheduler.gamma=0.5", "trainer.checkpoints=false")) == pytest.approx([0.4, 0.2, 0.1])
+    assert lrs(
+        train(
+            cli,
+            "optimizer.lr=0.4",
+            "scheduler=step",
+            "scheduler.step_size=2",
+            "scheduler.gamma=0.5",
+            "trainer.checkpoints=false",
+            epochs=5,
+        )
+    ) == pytest.approx([0.4, 0.4, 0.2, 0.2, 0.1])
+    assert lrs(
+        train(cli, "optimizer.lr=0.4", "scheduler=exponential", "scheduler.gamma=0.5", "trainer.checkpoints=false")
+    ) == pytest.approx([0.4, 0.2, 0.1])
     expected = [0.4 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
-    assert lrs(train(cli, "optimizer.lr=0.4", "scheduler=cosine", "scheduler.t_max=4", "trainer.checkpoints=false", epochs=4)) == pytest.approx(expected)
+    assert lrs(
+        train(cli, "optimizer.lr=0.4", "scheduler=cosine", "scheduler.t_max=4", "trainer.checkpoints=false", epochs=4)
+    ) == pytest.approx(expected)
 
 
 def test_plateau_reduces_when_the_monitored_metric_stalls(cli):
     # lr 1e-6: nothing moves, so val/loss never improves by the relative threshold.
-    result = train(cli, "optimizer.lr=1e-6", "scheduler=plateau", "scheduler.monitor=val/loss", "scheduler.patience=1",
-                   "scheduler.factor=0.5", "trainer.checkpoints=false", epochs=5)
+    result = train(
+        cli,
+        "optimizer.lr=1e-6",
+        "scheduler=plateau",
+        "scheduler.monitor=val/loss",
+        "scheduler.patience=1",
+        "scheduler.factor=0.5",
+        "trainer.checkpoints=false",
+        epochs=5,
+    )
     assert lrs(result) == pytest.approx([1e-6, 1e-6, 1e-6, 0.5e-6, 0.5e-6])
 
 
 def test_halving_halves_after_n_stalled_epochs_and_stops_at_the_kth_halving(cli):
-    result = train(cli, "optimizer.lr=1e-6", "scheduler=halving", "scheduler.patience=2", "scheduler.max_halvings=2",
-                   "trainer.checkpoints=false", epochs=20)
+    result = train(
+        cli,
+        "optimizer.lr=1e-6",
+        "scheduler=halving",
+        "scheduler.patience=2",
+        "scheduler.max_halvings=2",
+        "trainer.checkpoints=false",
+        epochs=20,
+    )
     # epoch 1 is the best; epochs 2-3 stall -> halve; epochs 4-5 stall -> second halving -> stop.
     assert lrs(result) == pytest.approx([1e-6, 1e-6, 1e-6, 0.5e-6, 0.5e-6])
     results = results_of(result)
@@ -226,25 +264,40 @@ def test_scheduler_state_survives_a_checkpoint(tmp_path, name):
 
 def test_l2_conventions_set_the_optimizer_weight_decay(cli):
     # 256 training examples, batch 32, lambda 0.5
-    runs = sweep(cli, "optimizer=sgd", "regularization=l2", "regularization.l2=0.5",
-                 "regularization.l2_convention=pytorch,per_example,per_batch", epochs=1)
+    runs = sweep(
+        cli,
+        "optimizer=sgd",
+        "regularization=l2",
+        "regularization.l2=0.5",
+        "regularization.l2_convention=pytorch,per_example,per_batch",
+        epochs=1,
+    )
     expected = {"pytorch": 0.5, "per_example": 0.5 / 256, "per_batch": 0.5 * 32 / 256}
     for convention, decay in expected.items():
-        weights, biases = last_checkpoint(runs[f"regularization.l2_convention={convention}"])["optimizer"]["param_groups"]
+        weights, biases = last_checkpoint(runs[f"regularization.l2_convention={convention}"])["optimizer"][
+            "param_groups"
+        ]
         assert weights["weight_decay"] == pytest.approx(decay)
         assert biases["weight_decay"] == 0.0
-        assert [len(g["params"]) for g in (weights, biases)] == [2, 2]  # 784-128-4 MLP: 2 weight matrices, 2 bias vectors
+        assert [len(g["params"]) for g in (weights, biases)] == [
+            2,
+            2,
+        ]  # 784-128-4 MLP: 2 weight matrices, 2 bias vectors
 
 
 def test_l2_biases_puts_every_parameter_in_the_decayed_group():
-    groups = param_groups(tiny_model(), RegularizationConfig(l2=0.5, l2_biases=True, l2_convention="per_batch"), 100, 10)
+    groups = param_groups(
+        tiny_model(), RegularizationConfig(l2=0.5, l2_biases=True, l2_convention="per_batch"), 100, 10
+    )
     assert len(groups) == 1 and groups[0]["weight_decay"] == pytest.approx(0.05) and len(groups[0]["params"]) == 4
 
 
 def test_per_example_l2_is_nielsens_update_rule():
     # network2.py: w <- (1 - eta * lambda / n) w - eta * mean gradient
     model, lam, n, eta = tiny_model(), 5.0, 1000, 0.1
-    optimizer = torch.optim.SGD(param_groups(model, RegularizationConfig(l2=lam, l2_convention="per_example"), n, 10), lr=eta)
+    optimizer = torch.optim.SGD(
+        param_groups(model, RegularizationConfig(l2=lam, l2_convention="per_example"), n, 10), lr=eta
+    )
     x, y = torch.randn(10, 1, 8, 8), torch.randint(4, (10,))
     F.cross_entropy(model(x), y).backward()
     w, b = model[1].weight, model[1].bias
@@ -268,8 +321,15 @@ def test_l1_penalty_is_l1_times_the_sum_of_absolute_weights(cli):
 def test_max_norm_and_gradient_clipping_bound_weights_and_gradients(cli, monkeypatch):
     # N(0, 1) initial weights: row norms ~ 8 and large gradients, far above every bound.
     seen = spy_on_sgd(monkeypatch)
-    run = train(cli, "model.init=nielsen_large", "regularization=[max_norm,clip]", "regularization.max_norm=0.5",
-                "regularization.clip_grad_norm=0.01", "regularization.clip_grad_value=0.001", epochs=1)
+    run = train(
+        cli,
+        "model.init=nielsen_large",
+        "regularization=[max_norm,clip]",
+        "regularization.max_norm=0.5",
+        "regularization.clip_grad_norm=0.01",
+        "regularization.clip_grad_value=0.001",
+        epochs=1,
+    )
     state = last_checkpoint(run)["model"]
     for name in ("1.weight", "3.weight"):
         assert state[name].norm(dim=1).max() <= 0.5 + 1e-5
@@ -342,7 +402,9 @@ def test_random_shifts_are_whole_pixel_translations_with_zero_fill():
     x = torch.rand(32, 1, 6, 6) + 1  # no zeros inside, so the fill is visible
     out = random_affine(x, max_shift=1, max_degrees=0)
     padded = F.pad(x, (1, 1, 1, 1))
-    candidates = torch.stack([padded[:, :, 1 - dy : 7 - dy, 1 - dx : 7 - dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dim=1)
+    candidates = torch.stack(
+        [padded[:, :, 1 - dy : 7 - dy, 1 - dx : 7 - dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dim=1
+    )
     match = (candidates == out.unsqueeze(1)).flatten(2).all(2)  # (32, 9): which shift each image got
     assert match.any(1).all()
     assert len(set(match.float().argmax(1).tolist())) > 3  # each image draws its own shift
@@ -369,10 +431,14 @@ def test_augment_and_noise_presets_run_from_the_cli(cli):
 
 
 def test_regularization_files_compose_and_keys_override():
-    cfg = composed("regularization=[l2,dropout,max_norm]", "regularization.dropout_style=scale_at_test", "regularization.l2=0.3")
+    cfg = composed(
+        "regularization=[l2,dropout,max_norm]", "regularization.dropout_style=scale_at_test", "regularization.l2=0.3"
+    )
     reg = cfg.regularization
     assert (reg.l2, reg.dropout, reg.max_norm, reg.dropout_style) == (0.3, 0.5, 4.0, "scale_at_test")
-    assert composed("regularization=l2_dropout").regularization == composed("regularization=[l2,dropout]").regularization
+    assert (
+        composed("regularization=l2_dropout").regularization == composed("regularization=[l2,dropout]").regularization
+    )
 
 
 def test_label_smoothing_reaches_the_loss():
@@ -417,7 +483,15 @@ def test_losses_match_hand_computations():
     quadratic = sum(0.5 * sum((sig(z[i, j].item()) - onehot[i, j].item()) ** 2 for j in range(3)) for i in range(2)) / 2
     assert build_loss("quadratic")(z, y).item() == pytest.approx(quadratic)
 
-    xent = sum(-sum(t * math.log(sig(v)) + (1 - t) * math.log(1 - sig(v)) for v, t in zip(z[i].tolist(), onehot[i].tolist())) for i in range(2)) / 2
+    xent = (
+        sum(
+            -sum(
+                t * math.log(sig(v)) + (1 - t) * math.log(1 - sig(v)) for v, t in zip(z[i].tolist(), onehot[i].tolist())
+            )
+            for i in range(2)
+        )
+        / 2
+    )
     assert build_loss("sigmoid_cross_entropy")(z, y).item() == pytest.approx(xent)
 
     mse = sum((z[i, j].item() - onehot[i, j].item()) ** 2 for i in range(2) for j in range(3)) / 6
@@ -430,7 +504,10 @@ def test_losses_match_hand_computations():
 def test_reconstruction_losses_compare_with_the_input():
     x = torch.tensor([[[[0.0, 1.0], [0.25, 0.5]]]])
     out = torch.tensor([[[[0.1, 0.8], [0.25, 0.6]]]])
-    bce = -sum(t * math.log(a) + (1 - t) * math.log(1 - a) for t, a in zip(x.flatten().tolist(), out.flatten().tolist())) / 4
+    bce = (
+        -sum(t * math.log(a) + (1 - t) * math.log(1 - a) for t, a in zip(x.flatten().tolist(), out.flatten().tolist()))
+        / 4
+    )
     assert build_loss("bce")(out, x).item() == pytest.approx(bce)
     assert build_loss("mse")(out, x).item() == pytest.approx(((out - x) ** 2).mean().item())
     assert build_loss("bce")(out.flatten(1), x).item() == pytest.approx(bce)  # a flat output is fine too
@@ -450,12 +527,21 @@ def test_a_loss_over_the_whole_epoch_is_the_mean_of_its_batches(name):
 def test_nielsens_quadratic_is_five_times_mean_mse_on_ten_sigmoid_outputs():
     torch.manual_seed(0)
     z, y = torch.randn(7, 10), torch.randint(10, (7,))
-    assert build_loss("quadratic")(z, y).item() == pytest.approx(5 * nn.MSELoss()(torch.sigmoid(z), F.one_hot(y, 10).float()).item(), rel=1e-6)
+    assert build_loss("quadratic")(z, y).item() == pytest.approx(
+        5 * nn.MSELoss()(torch.sigmoid(z), F.one_hot(y, 10).float()).item(), rel=1e-6
+    )
 
 
 def test_every_classification_loss_trains_with_label_smoothing(cli):
     names = ["cross_entropy", "mse", "quadratic", "sigmoid_cross_entropy"]
-    runs = sweep(cli, "optimizer=sgd", "optimizer.lr=2", f"loss={','.join(names)}", "regularization=label_smoothing", "trainer.checkpoints=false")
+    runs = sweep(
+        cli,
+        "optimizer=sgd",
+        "optimizer.lr=2",
+        f"loss={','.join(names)}",
+        "regularization=label_smoothing",
+        "trainer.checkpoints=false",
+    )
     assert len(runs) == 4
     for key, run in runs.items():
         rows = metrics(run)
@@ -479,14 +565,27 @@ def test_no_improvement_in_n_is_patience_under_nielsens_name():
 
 
 def test_no_improvement_in_n_stops_the_run(cli):
-    result = train(cli, "optimizer.lr=1e-6", "early_stopping=no_improvement_in_n", "early_stopping.patience=2", "trainer.checkpoints=false", epochs=20)
+    result = train(
+        cli,
+        "optimizer.lr=1e-6",
+        "early_stopping=no_improvement_in_n",
+        "early_stopping.patience=2",
+        "trainer.checkpoints=false",
+        epochs=20,
+    )
     results = results_of(result)
     assert results["stop_reason"] == "early_stopping" and results["epochs_run"] == 3 and results["best_epoch"] == 1
 
 
 def test_a_wall_time_limit_stops_any_policy(cli):
-    runs = sweep(cli, "optimizer=sgd", "early_stopping=none,patience,no_improvement_in_n,time_limit", "early_stopping.max_minutes=1e-6",
-                 "trainer.checkpoints=false", epochs=20)
+    runs = sweep(
+        cli,
+        "optimizer=sgd",
+        "early_stopping=none,patience,no_improvement_in_n,time_limit",
+        "early_stopping.max_minutes=1e-6",
+        "trainer.checkpoints=false",
+        epochs=20,
+    )
     assert len(runs) == 4
     for key, run in runs.items():
         results = results_of(run)

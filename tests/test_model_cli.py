@@ -7,9 +7,9 @@ import inspect
 import json
 
 import pytest
+from conftest import TINY
 
 import runner.launch.preflight
-from conftest import TINY
 
 # The preflight composes and validates every config; shape errors (a kernel larger
 # than its feature map) need the model built, which `runner.build.models.check_model` does.
@@ -27,7 +27,14 @@ def train_losses(run_dir):
 @pytest.mark.parametrize(
     "args",
     [
-        ["model=cnn", "model.conv=[{channels:8,kernel:3,padding:1,pool:2}]", "model.fc=[32]", "regularization=dropout", "optimizer=adam", "optimizer.lr=0.01"],
+        [
+            "model=cnn",
+            "model.conv=[{channels:8,kernel:3,padding:1,pool:2}]",
+            "model.fc=[32]",
+            "regularization=dropout",
+            "optimizer=adam",
+            "optimizer.lr=0.01",
+        ],
         ["model=lstm", "model.hidden_size=16", "optimizer=adam", "optimizer.lr=0.01"],
         ["model=linear_svm", "loss=hinge", "regularization=l2", "optimizer.lr=0.1"],
     ],
@@ -42,8 +49,18 @@ def test_model_trains_from_the_command_line(cli, args):
 
 
 def test_classifier_starts_from_an_autoencoders_encoder(cli, outputs):
-    ae = cli("train", *TINY, "model=autoencoder", "model.hidden_sizes=[32]", "model.code_size=16", "loss=bce",
-             "early_stopping.monitor=val/loss", "optimizer=adam", "optimizer.lr=0.01", "trainer.epochs=1")
+    ae = cli(
+        "train",
+        *TINY,
+        "model=autoencoder",
+        "model.hidden_sizes=[32]",
+        "model.code_size=16",
+        "loss=bce",
+        "early_stopping.monitor=val/loss",
+        "optimizer=adam",
+        "optimizer.lr=0.01",
+        "trainer.epochs=1",
+    )
     assert ae.code == 0, ae.err
     ae_dir = ae.run_dir()
     assert ae.results()["task"] == "reconstruction" and (ae_dir / "checkpoints" / "best.pt").exists()
@@ -57,15 +74,27 @@ def test_classifier_starts_from_an_autoencoders_encoder(cli, outputs):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["model=mlp", "model.hidden_sizes=[64,0]"], "model.hidden_sizes: every layer needs at least 1 unit, got [64, 0]"),
+        (
+            ["model=mlp", "model.hidden_sizes=[64,0]"],
+            "model.hidden_sizes: every layer needs at least 1 unit, got [64, 0]",
+        ),
         (["model=cnn", "model.fc=[0]"], "model.fc: every fully-connected layer needs at least 1 unit"),
         (["model=lstm", "model.hidden_size=0"], "model.hidden_size: at least 1 unit, got 0"),
         (["model=autoencoder", "model.code_size=0"], "model.code_size: at least 1 unit, got 0"),
-        (["model=cnn", "model.activation=swish"], "model.activation: unknown activation 'swish'; choose one of: elu, gelu, leaky_relu, linear, maxout, relu"),
-        (["model=autoencoder", "model.variant=stacked"], "model.variant: choose one of: plain, denoising, sparse, contractive"),
+        (
+            ["model=cnn", "model.activation=swish"],
+            "model.activation: unknown activation 'swish'; choose one of: elu, gelu, leaky_relu, linear, maxout, relu",
+        ),
+        (
+            ["model=autoencoder", "model.variant=stacked"],
+            "model.variant: choose one of: plain, denoising, sparse, contractive",
+        ),
         (["model=cnn", "model.conv.0.kernel=0"], "model.conv[0].kernel: at least 1, got 0"),
         (["model=keras_cnn", "model.dropout=[0.5]"], "model.dropout: needs 2 rates"),
-        (["model=mlp", "model.residual=true", "model.hidden_sizes=[8,16]"], "model.residual: skip connections need equal hidden widths"),
+        (
+            ["model=mlp", "model.residual=true", "model.hidden_sizes=[8,16]"],
+            "model.residual: skip connections need equal hidden widths",
+        ),
     ],
 )
 def test_bad_model_config_exits_2_with_one_clear_line(cli, args, message):
@@ -80,9 +109,18 @@ def test_bad_model_config_exits_2_with_one_clear_line(cli, args, message):
     "args,message",
     [
         (["model=cnn"], "model.conv[1].kernel: the 5x5 kernel of conv layer 1 is larger than the 2x2 feature map"),
-        (["model=cnn", "model.conv=[{channels:4,kernel:9}]"], "model.conv[0].kernel: the 9x9 kernel of conv layer 0 is larger than the 8x8 feature map"),
-        (["model=lenet5", "data.image_size=12"], "model.conv[2].kernel: the 5x5 kernel of conv layer 2 is larger than the 1x1 feature map"),
-        (["model=mlp", "model.init_from=/nonexistent/run"], "model.init_from: no checkpoint at /nonexistent/run/checkpoints/best.pt"),
+        (
+            ["model=cnn", "model.conv=[{channels:4,kernel:9}]"],
+            "model.conv[0].kernel: the 9x9 kernel of conv layer 0 is larger than the 8x8 feature map",
+        ),
+        (
+            ["model=lenet5", "data.image_size=12"],
+            "model.conv[2].kernel: the 5x5 kernel of conv layer 2 is larger than the 1x1 feature map",
+        ),
+        (
+            ["model=mlp", "model.init_from=/nonexistent/run"],
+            "model.init_from: no checkpoint at /nonexistent/run/checkpoints/best.pt",
+        ),
     ],
     ids=["nielsen-cnn-on-8x8", "kernel-9-on-8x8", "lenet5-on-12x12", "init_from-missing"],
 )

@@ -14,19 +14,26 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from torch import nn
 
-from runner.config.schema import validate
-from runner.errors import ConfigError
 from runner.build.losses import LOSSES
 from runner.build.models import MODELS, build_model, check_model
 from runner.build.models.activations import Maxout
 from runner.build.models.autoencoder import reconstruction_grid
 from runner.build.models.layers import ScaleAtTestDropout, make_dropout
-from runner.paths import CONF_DIR
+from runner.config.schema import validate
+from runner.errors import ConfigError
 from runner.fit.loop import fit
+from runner.paths import CONF_DIR
 
 MODEL_CONFIGS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 MNIST = (1, 28, 28)
-FAST = ["data=synthetic", "trainer.batch_size=32", "trainer.threads=1", "trainer.progress=false", "trainer.checkpoints=false", "early_stopping=none"]
+FAST = [
+    "data=synthetic",
+    "trainer.batch_size=32",
+    "trainer.threads=1",
+    "trainer.progress=false",
+    "trainer.checkpoints=false",
+    "early_stopping=none",
+]
 
 
 def config(*overrides):
@@ -49,7 +56,19 @@ def metrics(run_dir: Path):
 
 
 def test_every_model_has_a_config_and_every_key_a_comment():
-    assert {"mlp", "cnn", "lenet5", "keras_cnn", "rnn", "lstm", "gru", "autoencoder", "conv_autoencoder", "softmax_regression", "linear_svm"} <= set(MODEL_CONFIGS)
+    assert {
+        "mlp",
+        "cnn",
+        "lenet5",
+        "keras_cnn",
+        "rnn",
+        "lstm",
+        "gru",
+        "autoencoder",
+        "conv_autoencoder",
+        "softmax_regression",
+        "linear_svm",
+    } <= set(MODEL_CONFIGS)
     assert set(MODELS.names()) <= set(MODEL_CONFIGS)
     for name in MODEL_CONFIGS:
         text = (CONF_DIR / "model" / f"{name}.yaml").read_text()
@@ -84,7 +103,10 @@ def test_nielsen_and_keras_nets_have_the_documented_shapes():
 
     keras = build_model(config("model=keras_cnn").model, reg(dropout=0.3), MNIST, 10)
     assert [m.p for m in keras.modules() if isinstance(m, nn.Dropout)] == [0.25, 0.5]  # the model's own rates win
-    assert [(lin.in_features, lin.out_features) for lin in keras.modules() if isinstance(lin, nn.Linear)] == [(9216, 128), (128, 10)]
+    assert [(lin.in_features, lin.out_features) for lin in keras.modules() if isinstance(lin, nn.Linear)] == [
+        (9216, 128),
+        (128, 10),
+    ]
 
     lenet = build_model(config("model=lenet5").model, reg(), MNIST, 10)
     assert sum(isinstance(m, nn.AvgPool2d) for m in lenet.modules()) == 2
@@ -96,28 +118,95 @@ def test_nielsen_and_keras_nets_have_the_documented_shapes():
 
 LEARNS = [
     ("mlp", "cross_entropy", ["model.hidden_sizes=[32]"]),
-    ("mlp", "cross_entropy", ["model.hidden_sizes=[16,16,16]", "model.residual=true", "model.batch_norm=true", "model.activation=maxout", "model.dropout=[0.1,0.2,0.2,0.2]"]),
-    ("cnn", "cross_entropy", ["model.conv=[{channels:4,kernel:3,pool:2},{channels:8,kernel:3,padding:1}]", "model.fc=[16]", "regularization.dropout=0.2"]),
-    ("cnn", "cross_entropy", ["model.conv=[{channels:4,kernel:3,pool:2}]", "model.fc=[16]", "model.pooling=avg", "model.init=nielsen3", "model.activation=sigmoid", "model.dropout=[0.5,0.5]", "regularization.dropout_style=scale_at_test", "optimizer=sgd", "optimizer.lr=0.5"]),
+    (
+        "mlp",
+        "cross_entropy",
+        [
+            "model.hidden_sizes=[16,16,16]",
+            "model.residual=true",
+            "model.batch_norm=true",
+            "model.activation=maxout",
+            "model.dropout=[0.1,0.2,0.2,0.2]",
+        ],
+    ),
+    (
+        "cnn",
+        "cross_entropy",
+        [
+            "model.conv=[{channels:4,kernel:3,pool:2},{channels:8,kernel:3,padding:1}]",
+            "model.fc=[16]",
+            "regularization.dropout=0.2",
+        ],
+    ),
+    (
+        "cnn",
+        "cross_entropy",
+        [
+            "model.conv=[{channels:4,kernel:3,pool:2}]",
+            "model.fc=[16]",
+            "model.pooling=avg",
+            "model.init=nielsen3",
+            "model.activation=sigmoid",
+            "model.dropout=[0.5,0.5]",
+            "regularization.dropout_style=scale_at_test",
+            "optimizer=sgd",
+            "optimizer.lr=0.5",
+        ],
+    ),
     ("rnn", "cross_entropy", ["model.hidden_size=16", "model.recurrent_init=orthogonal"]),
-    ("lstm", "cross_entropy", ["model.hidden_size=16", "model.num_layers=2", "model.bidirectional=true", "model.dropout=0.1"]),
+    (
+        "lstm",
+        "cross_entropy",
+        ["model.hidden_size=16", "model.num_layers=2", "model.bidirectional=true", "model.dropout=0.1"],
+    ),
     ("gru", "cross_entropy", ["model.hidden_size=8", "model.sequence=pixels", "data.image_size=4"]),
     ("softmax_regression", "cross_entropy", []),
     ("linear_svm", "hinge", ["regularization=l2"]),
     ("autoencoder", "bce", ["model.code_size=8"]),
-    ("denoising_autoencoder", "bce", ["model.hidden_sizes=[16]", "model.code_size=8", "model.noise=masking", "model.noise_level=0.3"]),
-    ("sparse_autoencoder", "bce", ["model.code_size=8", "model.sparsity=kl", "model.code_activation=sigmoid", "model.sparsity_weight=0.01"]),
+    (
+        "denoising_autoencoder",
+        "bce",
+        ["model.hidden_sizes=[16]", "model.code_size=8", "model.noise=masking", "model.noise_level=0.3"],
+    ),
+    (
+        "sparse_autoencoder",
+        "bce",
+        ["model.code_size=8", "model.sparsity=kl", "model.code_activation=sigmoid", "model.sparsity_weight=0.01"],
+    ),
     ("contractive_autoencoder", "mse", ["model.code_size=4"]),
-    ("conv_autoencoder", "bce", ["model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]", "model.code_size=8"]),
-    ("conv_autoencoder", "bce", ["model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]", "model.code=feature_map", "model.pool_padding=same", "data.image_size=7"]),
+    (
+        "conv_autoencoder",
+        "bce",
+        ["model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]", "model.code_size=8"],
+    ),
+    (
+        "conv_autoencoder",
+        "bce",
+        [
+            "model.conv=[{channels:4,kernel:3,pool:2},{channels:4,kernel:3,pool:2}]",
+            "model.code=feature_map",
+            "model.pool_padding=same",
+            "data.image_size=7",
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize("name,loss,overrides", LEARNS, ids=[f"{n}-{loss}-{i}" for i, (n, loss, _) in enumerate(LEARNS)])
+@pytest.mark.parametrize(
+    "name,loss,overrides", LEARNS, ids=[f"{n}-{loss}-{i}" for i, (n, loss, _) in enumerate(LEARNS)]
+)
 def test_model_trains_and_its_loss_falls(name, loss, overrides, tmp_path):
     reconstruction = "autoencoder" in name
-    cfg = config(*FAST, f"model={name}", f"loss={loss}", "optimizer=adam", "optimizer.lr=0.01", "trainer.epochs=3", *overrides,
-                 *(["early_stopping.monitor=val/loss"] if reconstruction else []))
+    cfg = config(
+        *FAST,
+        f"model={name}",
+        f"loss={loss}",
+        "optimizer=adam",
+        "optimizer.lr=0.01",
+        "trainer.epochs=3",
+        *overrides,
+        *(["early_stopping.monitor=val/loss"] if reconstruction else []),
+    )
     results = fit(cfg, tmp_path, {"model": name})
     rows = metrics(tmp_path)
     first, last = float(rows[0]["train/loss"]), float(rows[-1]["train/loss"])
@@ -144,7 +233,9 @@ def test_kernel_larger_than_the_map_names_the_layer():
 
 def test_pool_larger_than_the_map_names_the_layer():
     cfg = config("model=cnn", "model.conv=[{channels:4,kernel:3,pool:4},{channels:4,kernel:1,pool:2}]")
-    with pytest.raises(ConfigError, match=r"model.conv\[1\].pool: the 2x2 pooling window of conv layer 1 is larger than the 1x1 map"):
+    with pytest.raises(
+        ConfigError, match=r"model.conv\[1\].pool: the 2x2 pooling window of conv layer 1 is larger than the 1x1 map"
+    ):
         check_model(cfg.model, reg(), (1, 6, 6), 4)
     with pytest.raises(ConfigError, match=r"model.conv\[1\].pool: .* larger than its 1x1 feature map"):
         check_model(config("model=conv_autoencoder").model, reg(), (1, 3, 3), 4)  # 3x3 -> pool 2 -> 1x1
@@ -182,20 +273,38 @@ def test_scale_at_test_dropout_does_not_rescale_in_training_and_scales_at_test()
 def test_maxout_takes_the_max_of_k_pieces_and_widens_the_layer_before_it():
     assert Maxout(2)(torch.tensor([[1.0, 5.0, -2.0, -3.0]])).tolist() == [[5.0, -2.0]]
     assert Maxout(3)(torch.zeros(2, 12, 5, 5)).shape == (2, 4, 5, 5)
-    mlp = build_model(config("model=mlp", "model.hidden_sizes=[8]", "model.activation=maxout", "model.maxout_pieces=3").model, reg(), (1, 4, 4), 5)
+    mlp = build_model(
+        config("model=mlp", "model.hidden_sizes=[8]", "model.activation=maxout", "model.maxout_pieces=3").model,
+        reg(),
+        (1, 4, 4),
+        5,
+    )
     assert [(m.in_features, m.out_features) for m in mlp.modules() if isinstance(m, nn.Linear)] == [(16, 24), (8, 5)]
-    cnn = build_model(config("model=cnn", "model.conv=[{channels:3,kernel:3}]", "model.fc=[4]", "model.activation=maxout").model, reg(), (1, 5, 5), 2)
+    cnn = build_model(
+        config("model=cnn", "model.conv=[{channels:3,kernel:3}]", "model.fc=[4]", "model.activation=maxout").model,
+        reg(),
+        (1, 5, 5),
+        2,
+    )
     assert [m.out_channels for m in cnn.modules() if isinstance(m, nn.Conv2d)] == [6]
     assert cnn(torch.rand(2, 1, 5, 5)).shape == (2, 2)
 
 
 def test_mlp_per_layer_dropout_batch_norm_and_residual():
-    cfg = config("model=mlp", "model.hidden_sizes=[8,8]", "model.dropout=[0.1,0.2,0.3]", "model.batch_norm=true", "model.residual=true")
+    cfg = config(
+        "model=mlp",
+        "model.hidden_sizes=[8,8]",
+        "model.dropout=[0.1,0.2,0.3]",
+        "model.batch_norm=true",
+        "model.residual=true",
+    )
     model = build_model(cfg.model, reg(dropout=0.9, input_dropout=0.9), (1, 4, 4), 3)
     assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.1, 0.2, 0.3]
     assert sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 2
     assert sum(type(m).__name__ == "Residual" for m in model.modules()) == 1
-    defaults = build_model(config("model=mlp", "model.hidden_sizes=[8,8]").model, reg(dropout=0.5, input_dropout=0.2), (1, 4, 4), 3)
+    defaults = build_model(
+        config("model=mlp", "model.hidden_sizes=[8,8]").model, reg(dropout=0.5, input_dropout=0.2), (1, 4, 4), 3
+    )
     assert [m.p for m in defaults.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.5, 0.5]
 
 
@@ -216,16 +325,26 @@ def test_other_init_schemes():
     torch.manual_seed(0)
     big = ["model.hidden_sizes=[400]"]
     large = build_model(config("model=mlp", "model.init=nielsen_large", *big).model, reg(), MNIST, 10)
-    assert large[1].weight.std().item() == pytest.approx(1.0, rel=0.05) and large[1].bias.std().item() == pytest.approx(1.0, rel=0.2)
+    assert large[1].weight.std().item() == pytest.approx(1.0, rel=0.05) and large[1].bias.std().item() == pytest.approx(
+        1.0, rel=0.2
+    )
     fan_in = build_model(config("model=mlp", "model.init=nielsen_fan_in", *big).model, reg(), MNIST, 10)
     assert fan_in[1].weight.std().item() == pytest.approx(1 / math.sqrt(784), rel=0.05)
-    xavier = build_model(config("model=mlp", "model.init=xavier_normal", "model.activation=sigmoid", *big).model, reg(), MNIST, 10)
+    xavier = build_model(
+        config("model=mlp", "model.init=xavier_normal", "model.activation=sigmoid", *big).model, reg(), MNIST, 10
+    )
     assert xavier[1].weight.std().item() == pytest.approx(4 * math.sqrt(2 / (784 + 400)), rel=0.05)
-    glorot = build_model(config("model=mlp", "model.init=glorot_uniform", "model.activation=relu", *big).model, reg(), MNIST, 10)
+    glorot = build_model(
+        config("model=mlp", "model.init=glorot_uniform", "model.activation=relu", *big).model, reg(), MNIST, 10
+    )
     bound = math.sqrt(6 / (784 + 400))  # Keras: gain 1 whatever the activation, zero biases
-    assert glorot[1].weight.abs().max().item() <= bound and glorot[1].weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert glorot[1].weight.abs().max().item() <= bound and glorot[1].weight.std().item() == pytest.approx(
+        bound / math.sqrt(3), rel=0.05
+    )
     assert glorot[1].bias.abs().sum() == 0
-    lstm = build_model(config("model=lstm", "model.hidden_size=16", "model.recurrent_init=orthogonal").model, reg(), MNIST, 10)
+    lstm = build_model(
+        config("model=lstm", "model.hidden_size=16", "model.recurrent_init=orthogonal").model, reg(), MNIST, 10
+    )
     for gate in lstm.rnn.weight_hh_l0.detach().split(16):
         assert torch.allclose(gate @ gate.T, torch.eye(16), atol=1e-5)
 
@@ -236,7 +355,18 @@ def test_recurrent_models_read_rows_or_pixels():
     assert rows.rnn.input_size == 28 and pixels.rnn.input_size == 1
     assert rows.to_sequence(torch.rand(2, *MNIST)).shape == (2, 28, 28)
     assert pixels.to_sequence(torch.rand(2, *MNIST)).shape == (2, 784, 1)
-    bi = build_model(config("model=rnn", "model.hidden_size=8", "model.bidirectional=true", "model.num_layers=2", "model.nonlinearity=relu").model, reg(), MNIST, 10)
+    bi = build_model(
+        config(
+            "model=rnn",
+            "model.hidden_size=8",
+            "model.bidirectional=true",
+            "model.num_layers=2",
+            "model.nonlinearity=relu",
+        ).model,
+        reg(),
+        MNIST,
+        10,
+    )
     assert bi.head.in_features == 16 and bi(torch.rand(2, *MNIST)).shape == (2, 10)
 
 
@@ -262,7 +392,9 @@ def test_autoencoder_variants_and_penalties():
     penalty.backward()  # differentiable with respect to the weights
     assert contractive.encoder[1].weight.grad is not None
 
-    denoising = build_model(config("model=denoising_autoencoder", "model.hidden_sizes=[8]", "model.code_size=4").model, reg(), (1, 8, 8), 4)
+    denoising = build_model(
+        config("model=denoising_autoencoder", "model.hidden_sizes=[8]", "model.code_size=4").model, reg(), (1, 8, 8), 4
+    )
     denoising.eval()
     assert torch.equal(denoising(x), denoising(x))  # no noise at evaluation
     denoising.train()
@@ -302,20 +434,33 @@ def test_reconstruction_grid_is_an_image_of_inputs_over_reconstructions():
 
 def test_init_from_copies_a_trained_encoder_into_the_mlp(tmp_path):
     ae_dir = tmp_path / "ae"
-    ae = config(*FAST, "trainer.checkpoints=true", "model=autoencoder", "model.hidden_sizes=[24]", "model.code_size=12", "loss=bce",
-                "early_stopping.monitor=val/loss", "trainer.epochs=1")
+    ae = config(
+        *FAST,
+        "trainer.checkpoints=true",
+        "model=autoencoder",
+        "model.hidden_sizes=[24]",
+        "model.code_size=12",
+        "loss=bce",
+        "early_stopping.monitor=val/loss",
+        "trainer.epochs=1",
+    )
     fit(ae, ae_dir, {})
     encoder = torch.load(ae_dir / "checkpoints" / "best.pt", weights_only=True)["model"]
 
     cfg = config(*FAST, "model=mlp", "model.hidden_sizes=[24,12,16]", f"model.init_from={ae_dir}")
     model = build_model(cfg.model, cfg.regularization, (1, 8, 8), 4)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    assert torch.equal(linears[0].weight, encoder["encoder.1.weight"]) and torch.equal(linears[1].bias, encoder["encoder.3.bias"])
+    assert torch.equal(linears[0].weight, encoder["encoder.1.weight"]) and torch.equal(
+        linears[1].bias, encoder["encoder.3.bias"]
+    )
     check_model(cfg.model, cfg.regularization, (1, 8, 8), 4)
     fit(cfg, tmp_path / "clf", {})  # and it trains
 
     wrong = config("model=mlp", "model.hidden_sizes=[20,12,16]", f"model.init_from={ae_dir}")
-    with pytest.raises(ConfigError, match=r"model.init_from: encoder layer 1 \(encoder.1\) has weights 24x64 but this model's layer 1 .* 20x64"):
+    with pytest.raises(
+        ConfigError,
+        match=r"model.init_from: encoder layer 1 \(encoder.1\) has weights 24x64 but this model's layer 1 .* 20x64",
+    ):
         check_model(wrong.model, wrong.regularization, (1, 8, 8), 4)
     short = config("model=mlp", "model.hidden_sizes=[24]", f"model.init_from={ae_dir}")
     with pytest.raises(ConfigError, match="has only 2"):

@@ -11,8 +11,16 @@ pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the [opt
 pytestmark = pytest.mark.filterwarnings("ignore:.*declarative_base")
 
 # Not conftest.TINY: its optimizer.lr=0.5 would pin the searched learning rate (a command-line value wins over the search space).
-SEARCH = ["-m", "+experiment=search_lr_l2", "data=synthetic", "data.train_size=256", "trainer.epochs=3", "trainer.batch_size=32", "trainer.threads=1",
-          "hydra.sweeper.n_trials=3"]
+SEARCH = [
+    "-m",
+    "+experiment=search_lr_l2",
+    "data=synthetic",
+    "data.train_size=256",
+    "trainer.epochs=3",
+    "trainer.batch_size=32",
+    "trainer.threads=1",
+    "hydra.sweeper.n_trials=3",
+]
 
 
 def trial_settings(run) -> dict:
@@ -56,12 +64,20 @@ def test_a_search_launched_again_with_resume_auto_reuses_its_finished_trials(cli
     again = cli("train", *SEARCH, "trainer.resume=auto")
     assert again.code == 0, again.err
     assert (again.out + again.err).count("already finished") == 3  # the seeded sampler proposed the same trials
-    assert {run.name: (trial_settings(run), (run / "results.json").stat().st_mtime_ns) for run in again.run_dirs()} == before
+    assert {
+        run.name: (trial_settings(run), (run / "results.json").stat().st_mtime_ns) for run in again.run_dirs()
+    } == before
 
 
 def test_a_typo_in_the_search_space_fails_before_the_first_trial(cli):
-    result = cli("train", "-m", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=2", "data=synthetic",
-                 "optimizer.lrr=tag(log,interval(0.001,0.1))")
+    result = cli(
+        "train",
+        "-m",
+        "hydra/sweeper=optuna",
+        "hydra.sweeper.n_trials=2",
+        "data=synthetic",
+        "optimizer.lrr=tag(log,interval(0.001,0.1))",
+    )
     assert result.code == 2
     assert "optimizer.lrr" in result.err and "lr" in result.err
     assert not result.outputs.exists()

@@ -10,11 +10,11 @@ import time
 
 import pytest
 import torch
+from conftest import dies_at_epoch_call
+from test_determinism import metrics_without_time
 
 import runner.fit.loop
-from conftest import dies_at_epoch_call
 from runner.fit import signals
-from test_determinism import metrics_without_time
 
 # ~0.2 s an epoch on a 2-core machine: slow enough to signal the run mid-way.
 ARGS = [
@@ -94,13 +94,20 @@ def test_a_truncated_last_pt_falls_back_to_last_prev_pt(cli, outputs, monkeypatc
     lines = [line for line in (resumed.out + resumed.err).splitlines() if "unreadable" in line]
     assert len(lines) == 1, lines  # one clear line
     if damage == "last":
-        assert "checkpoints/last.pt is unreadable" in lines[0] and "resuming from last.prev.pt instead (epoch 1" in lines[0]
+        assert (
+            "checkpoints/last.pt is unreadable" in lines[0]
+            and "resuming from last.prev.pt instead (epoch 1" in lines[0]
+        )
         assert "after epoch 1" in resumed.out + resumed.err
     else:
         assert "so is last.prev.pt" in lines[0] and "starting this run over" in lines[0]
     assert metrics_without_time(cut) == metrics_without_time(whole)
     done, reference = results_of(cut), results_of(whole)
-    assert (done["status"], done["best_epoch"], done["test"]) == ("finished", reference["best_epoch"], reference["test"])
+    assert (done["status"], done["best_epoch"], done["test"]) == (
+        "finished",
+        reference["best_epoch"],
+        reference["test"],
+    )
 
 
 def test_checkpoints_keep_the_previous_epoch(cli, outputs):

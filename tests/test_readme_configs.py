@@ -7,10 +7,10 @@ import uuid
 import pytest
 import torch
 
-from runner.config.schema import validate
 from runner.build.models import build_model
-from runner.paths import EXPERIMENTS_DIR, REPO_ROOT
+from runner.config.schema import validate
 from runner.launch.preflight import check
+from runner.paths import EXPERIMENTS_DIR, REPO_ROOT
 
 BLOCKS = re.findall(r"```yaml\n(.*?)```", (REPO_ROOT / "README.md").read_text(), flags=re.S)
 

@@ -65,17 +65,27 @@ trainer: {epochs: 5}
 def write_run(root, row_id, seed, test_acc, epochs=5, test_curve=None, predictions=None, test_loss=0.1):
     folder = root / row_id / f"seed{seed}"
     folder.mkdir(parents=True)
-    results = {"status": "finished", "seed": seed, "epochs_run": epochs, "stop_reason": "completed",
-               "test": {"accuracy": test_acc, "loss": test_loss}, "wall_time_s": 1.0,
-               "machine": {"processor": "x86_64", "cpu_count": 2, "torch_threads": 1}}
+    results = {
+        "status": "finished",
+        "seed": seed,
+        "epochs_run": epochs,
+        "stop_reason": "completed",
+        "test": {"accuracy": test_acc, "loss": test_loss},
+        "wall_time_s": 1.0,
+        "machine": {"processor": "x86_64", "cpu_count": 2, "torch_threads": 1},
+    }
     (folder / "results.json").write_text(json.dumps(results))
     curve = test_curve or [test_acc] * epochs
     # Epoch times add up to (seed + 1) minutes: the report's training time per run.
-    rows = ["epoch,val/accuracy,test/accuracy,seconds"] + [f"{i + 1},0.5,{a},{60.0 * (seed + 1) / len(curve)}" for i, a in enumerate(curve)]
+    rows = ["epoch,val/accuracy,test/accuracy,seconds"] + [
+        f"{i + 1},0.5,{a},{60.0 * (seed + 1) / len(curve)}" for i, a in enumerate(curve)
+    ]
     (folder / "metrics.csv").write_text("\n".join(rows) + "\n")
     if predictions:
         labels = [0, 1, 2, 3]
-        (folder / "test_predictions.csv").write_text("label,predicted\n" + "".join(f"{a},{b}\n" for a, b in zip(labels, predictions)))
+        (folder / "test_predictions.csv").write_text(
+            "label,predicted\n" + "".join(f"{a},{b}\n" for a, b in zip(labels, predictions))
+        )
 
 
 def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
@@ -118,13 +128,17 @@ def test_report_from_fixed_files_matches_a_hand_computation(tmp_path):
     assert f.best == pytest.approx(0.100) and f.diff == pytest.approx(-0.004) and f.verdict == "better than documented"
 
     # The figure places each seed at (obtained - documented) / tolerance, right = better.
-    entries = {label.split()[0]: (seeds, best, verdict) for label, seeds, best, verdict in figure_entries(list(lines.values()))}
+    entries = {
+        label.split()[0]: (seeds, best, verdict) for label, seeds, best, verdict in figure_entries(list(lines.values()))
+    }
     assert set(entries) == {"A1", "B1", "C1", "D1", "E1", "F1"}
     assert entries["A1"][0] == pytest.approx([(99.0 - 99.23) / 0.15, (99.2 - 99.23) / 0.15, (99.3 - 99.23) / 0.15])
     assert entries["F1"][0] == pytest.approx([2.0, -0.5]) and entries["F1"][1] == pytest.approx(2.0)
     assert entries["E1"][2] == "shorter than documented: does not count"
 
-    markdown = to_markdown(list(lines.values()), "# header", figure="reproduction.png", provenance="ran on a test machine")
+    markdown = to_markdown(
+        list(lines.values()), "# header", figure="reproduction.png", provenance="ran on a test machine"
+    )
     assert "| A1 |" in markdown and "99.30% " in markdown and "+0.07" in markdown
     assert markdown.index("![") < markdown.index("| A1 |") < markdown.index("ran on a test machine")
 
@@ -143,7 +157,25 @@ def test_repository_rows_cover_the_documented_table():
     from runner.launch.reproduce import ROWS_DIR
 
     ids = {row.id for row in load_rows(ROWS_DIR)}
-    expected = {"N1", "N2", "N3a", "N3b", "N4", "N5", "N6a", "N6b", "N7", "N8", "N9", "N10", "N11", "N12", "N13", "N14", "N15"}
+    expected = {
+        "N1",
+        "N2",
+        "N3a",
+        "N3b",
+        "N4",
+        "N5",
+        "N6a",
+        "N6b",
+        "N7",
+        "N8",
+        "N9",
+        "N10",
+        "N11",
+        "N12",
+        "N13",
+        "N14",
+        "N15",
+    }
     assert expected <= ids
 
 
@@ -190,8 +222,10 @@ def test_status_says_which_runs_are_done_going_or_cut_off(tmp_path):
     assert "votes over A1" in lines[("D1", "-")]
     # Left: seed 2's 2 epochs x 90 s, and seed 3 (not started) 5 epochs at its row's 90 s: 630 s of run time.
     # Two at a time: seed 2 keeps its worker 180 s, seed 3 starts on the free one and ends last, after 450 s.
-    assert table.splitlines()[-1] == ("2 of 5 runs finished; training left: about 10 min of run time, done in about 8 min with 2 run(s) "
-                                      "at a time (`--jobs 2`); plus 1 run(s) not started whose rows have no epoch time yet.")
+    assert table.splitlines()[-1] == (
+        "2 of 5 runs finished; training left: about 10 min of run time, done in about 8 min with 2 run(s) "
+        "at a time (`--jobs 2`); plus 1 run(s) not started whose rows have no epoch time yet."
+    )
     # Not written for much longer than an epoch takes: the process is gone.
     later = status_table(rows, {"A1": 4, "D1": 0, "E1": 1}, kept, out, now=now + 3600)
     assert "cut off: resumes from its last checkpoint | 3/5 |" in later
@@ -228,7 +262,9 @@ def test_every_missing_run_goes_in_one_queue_unknown_rows_first_then_longest_fir
     order = re.findall(r"'\+experiment=reproduce/(\w) seed=(\d)'", jobs)
     # B1 never timed: first. Then C1's two 180 s runs, A1 seed 2 (5 x 12 s), A1 seed 1 (3 epochs left: 36 s).
     assert order == [("b", "0"), ("b", "1"), ("c", "0"), ("c", "1"), ("a", "2"), ("a", "1")]
-    assert {"hydra/sweeper=job_list", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.resume=auto"} <= set(commands[0])
+    assert {"hydra/sweeper=job_list", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.resume=auto"} <= set(
+        commands[0]
+    )
     assert "B1/0, B1/1, C1/0 (~3 min), C1/1 (~3 min), A1/2 (~1 min), A1/1 (~1 min)" in capsys.readouterr().out
 
     # A launcher of one's own (SLURM) replaces joblib rather than clashing with it.

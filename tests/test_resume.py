@@ -3,10 +3,10 @@
 import json
 
 import torch
-
-import runner.fit.loop
 from conftest import TINY, dies_at_epoch_call
 from test_determinism import metrics_without_time
+
+import runner.fit.loop
 
 ARGS = [*TINY, "trainer.epochs=4", "regularization=dropout", "regularization.dropout=0.3", "seed=5"]
 
@@ -68,13 +68,16 @@ def test_resume_with_an_optimizer_state_that_does_not_fit_is_refused_and_loses_n
     last = cut / "checkpoints" / "last.pt"
     state = torch.load(last, weights_only=True)
     group = state["optimizer"]["param_groups"][0]
-    state["optimizer"]["param_groups"] = [dict(group, params=group["params"][:1]), dict(group, params=group["params"][1:])]
+    state["optimizer"]["param_groups"] = [
+        dict(group, params=group["params"][:1]),
+        dict(group, params=group["params"][1:]),
+    ]
     torch.save(state, last)
     before = {p.name: p.read_bytes() for p in [last, cut / "metrics.csv"]}
 
     result = cli("train", *ARGS, f"hydra.run.dir={cut}", "trainer.resume=auto")
     assert result.code == 2
-    line = [l for l in result.err.splitlines() if l.strip()][-1]
+    line = [text for text in result.err.splitlines() if text.strip()][-1]
     assert str(last) in line and "2 parameter group(s) in the file, 1 in this run" in line, result.err
     assert "Traceback" not in result.err
     assert {p.name: p.read_bytes() for p in [last, cut / "metrics.csv"]} == before

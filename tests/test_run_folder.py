@@ -4,10 +4,9 @@ import csv
 import json
 
 import torch
+from conftest import TINY
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-from conftest import TINY
 
 
 def read_metrics(run_dir):
@@ -34,7 +33,9 @@ def test_run_leaves_config_metrics_results_checkpoints_and_events(cli_process):
     assert results["stop_reason"] == "completed" and results["epochs_run"] == 3
     assert 0 <= results["test"]["accuracy"] <= 1 and results["test"]["accuracy"] > 0.5
     assert results["seed"] == 7 and results["device"] == "cpu"
-    assert results["params"] == sum(t.numel() for t in torch.load(run / "checkpoints" / "best.pt", weights_only=True)["model"].values())
+    assert results["params"] == sum(
+        t.numel() for t in torch.load(run / "checkpoints" / "best.pt", weights_only=True)["model"].values()
+    )
     assert {"python", "torch", "hydra"} <= set(results["versions"]) and results["wall_time_s"] > 0
 
     last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)

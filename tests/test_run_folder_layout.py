@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY
+
 from runner.config import metric_names
 from runner.errors import RunFault
 from runner.record.results import Results
@@ -39,7 +39,9 @@ def test_a_run_folder_is_read_back_through_run_folder(cli):
     rows = run.metric_rows()
     assert [row[metric_names.EPOCH] for row in rows] == [1, 2, 3]
     assert list(rows[0]) == list(METRIC_COLUMNS)
-    assert [row[metric_names.VAL_LOSS] for row in run.metric_rows_to_show(problems)] == [row[metric_names.VAL_LOSS] for row in rows]
+    assert [row[metric_names.VAL_LOSS] for row in run.metric_rows_to_show(problems)] == [
+        row[metric_names.VAL_LOSS] for row in rows
+    ]
     assert run.overrides() == run.overrides_to_show(problems) == TINY
     assert run.config().trainer.epochs == 3
     assert run.checkpoint("last").exists() and run.checkpoint("best").exists() and run.events()
@@ -81,8 +83,19 @@ def test_metric_names_are_written_only_in_metric_names_py():
         if path.name == "metric_names.py":
             continue
         tree = ast.parse(path.read_text())
-        docstrings = {id(node.body[0].value) for node in ast.walk(tree) if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.body and isinstance(node.body[0], ast.Expr)}
-        bare += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
-                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings and name.match(node.value)]
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        bare += [
+            f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and name.match(node.value)
+        ]
     assert not bare, f"use runner/config/metric_names.py: {bare}"

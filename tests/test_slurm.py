@@ -17,12 +17,18 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_determinism import metrics_without_time
 
 pytestmark = pytest.mark.slurm
 
-TINY = ["data=synthetic", "trainer.epochs=3", "trainer.batch_size=32", "optimizer=sgd", "optimizer.lr=0.5", "trainer.threads=1"]
+TINY = [
+    "data=synthetic",
+    "trainer.epochs=3",
+    "trainer.batch_size=32",
+    "optimizer=sgd",
+    "optimizer.lr=0.5",
+    "trainer.threads=1",
+]
 SLOW = [  # ~0.2 s an epoch: slow enough to signal it mid-way
     "data=synthetic", "data.train_size=2048", "trainer.epochs=6", "trainer.batch_size=4", "optimizer=sgd",
     "optimizer.lr=0.05", "trainer.threads=1", "regularization=dropout", "regularization.dropout=0.3",
@@ -45,7 +51,9 @@ def cluster():
         pytest.skip("no SLURM reachable: `sinfo` did not answer in 30 s")
     if info.returncode != 0:
         reason = (info.stderr or info.stdout).strip().splitlines()
-        pytest.skip(f"no SLURM reachable: `sinfo` failed ({reason[-1] if reason else info.returncode}); is SLURM_CONF set?")
+        pytest.skip(
+            f"no SLURM reachable: `sinfo` failed ({reason[-1] if reason else info.returncode}); is SLURM_CONF set?"
+        )
     states = info.stdout.split()
     if not any(s.rstrip("*~#!%$@^-") in ("idle", "mix", "mixed", "alloc", "allocated") for s in states):
         pytest.skip(f"SLURM has no node up (states: {', '.join(states) or 'none'})")
@@ -64,7 +72,15 @@ def job_state(job_id: str) -> dict:
 
 def test_a_sweep_runs_each_point_as_a_slurm_job(cluster, cli_process, outputs):
     sweep = outputs / "sweep"
-    result = cli_process("train", "-m", "hydra/launcher=slurm", f"hydra.sweep.dir={sweep}", *TINY, "model.activation=tanh,relu", timeout=600)
+    result = cli_process(
+        "train",
+        "-m",
+        "hydra/launcher=slurm",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+        "model.activation=tanh,relu",
+        timeout=600,
+    )
     assert result.code == 0, result.err[-3000:]
 
     ids = job_ids(sweep)
@@ -81,13 +97,17 @@ def test_a_sweep_runs_each_point_as_a_slurm_job(cluster, cli_process, outputs):
     compare = subprocess.run([sys.executable, "-m", "runner", "compare", str(sweep)], capture_output=True, text=True)
     assert compare.returncode == 0, compare.stderr
     table = (sweep / "comparison.csv").read_text().splitlines()
-    assert len(table) == 1 + 2 and "model.activation=tanh" in compare.stdout and "model.activation=relu" in compare.stdout
+    assert (
+        len(table) == 1 + 2 and "model.activation=tanh" in compare.stdout and "model.activation=relu" in compare.stdout
+    )
 
 
 def test_the_reproduction_queue_runs_as_slurm_jobs(cluster, cli_process, outputs):
     """`runner reproduce ... --override hydra/launcher=slurm`: every missing (row, seed) run of
     the job list becomes a SLURM job (the launcher replaces the default joblib one)."""
-    result = cli_process("reproduce", "N1", "N6a", "--quick", "--seeds", "2", "--override", "hydra/launcher=slurm", timeout=600)
+    result = cli_process(
+        "reproduce", "N1", "N6a", "--quick", "--seeds", "2", "--override", "hydra/launcher=slurm", timeout=600
+    )
     assert result.code == 0, result.err[-3000:]
     root = outputs / "reproduce-quick"
     ids = job_ids(root)
@@ -106,12 +126,19 @@ def test_a_preempted_point_is_requeued_and_continues_exactly(cluster, cli, cli_p
     sweep = outputs / "preempted"
     command = ["train", "-m", "hydra/launcher=slurm", f"hydra.sweep.dir={sweep}", *SLOW, "trainer.resume=auto"]
     with open(tmp_path / "sweep.log", "w") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "runner", *command], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUNNER_OUTPUTS": str(outputs)})
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "runner", *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RUNNER_OUTPUTS": str(outputs)},
+        )
         try:
             metrics = sweep / "0" / "metrics.csv"
             deadline = time.monotonic() + 300
             while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):  # 2 epochs written
-                assert launcher.poll() is None and time.monotonic() < deadline, (tmp_path / "sweep.log").read_text()[-3000:]
+                assert launcher.poll() is None and time.monotonic() < deadline, (tmp_path / "sweep.log").read_text()[
+                    -3000:
+                ]
                 time.sleep(0.05)
             (job_id,) = job_ids(sweep)
             # What SLURM does signal_delay_s before a time limit (submitit's own Job._interrupt does this).
@@ -140,7 +167,15 @@ def test_a_preempted_point_is_requeued_and_continues_exactly(cluster, cli, cli_p
 
 def test_the_submitit_local_launcher_runs_a_sweep(cli_process, outputs):
     sweep = outputs / "local"
-    result = cli_process("train", "-m", "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}", *TINY, "model.activation=tanh,relu", timeout=600)
+    result = cli_process(
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+        "model.activation=tanh,relu",
+        timeout=600,
+    )
     assert result.code == 0, result.err[-3000:]
     assert len(job_ids(sweep)) == 2
     for point in ("0", "1"):

@@ -6,10 +6,9 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import TINY
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from omegaconf import OmegaConf
-
-from conftest import TINY
 
 
 def hydra_files(run_dir) -> str:
@@ -18,7 +17,9 @@ def hydra_files(run_dir) -> str:
     hydra = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml")
     hydra.hydra.run.dir = hydra.hydra.runtime.output_dir = hydra.hydra.runtime.cwd = None
     hydra.hydra.overrides.hydra = [o for o in hydra.hydra.overrides.hydra if not o.startswith("hydra.run.dir=")]
-    return "".join((run_dir / ".hydra" / name).read_text() for name in ("config.yaml", "overrides.yaml")) + OmegaConf.to_yaml(hydra)
+    return "".join(
+        (run_dir / ".hydra" / name).read_text() for name in ("config.yaml", "overrides.yaml")
+    ) + OmegaConf.to_yaml(hydra)
 
 
 def counting_compositions(monkeypatch) -> list:
@@ -101,7 +102,9 @@ FIRST_STEP_IMPORTS = textwrap.dedent(
 
 def test_nothing_the_first_step_does_not_need_is_imported_before_it(outputs):
     args = ["train", *TINY, "trainer.epochs=1"]
-    proc = subprocess.run([sys.executable, "-c", FIRST_STEP_IMPORTS, *args], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_STEP_IMPORTS, *args], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert "loaded before the first step: []" in proc.stdout, proc.stdout
     # The imports ran with the cyclic garbage collector paused (runner/launch/startup.py); it is back on for training.

@@ -5,9 +5,9 @@ import json
 
 import pytest
 import torch
+from conftest import TINY, dies_at_epoch_call
 
 import runner.fit.loop
-from conftest import TINY, dies_at_epoch_call
 from runner.launch.resumable_sweep import RECORD, command_key, folder_for
 
 SWEEP = ["-m", *TINY, "trainer.epochs=4", "optimizer.lr=0.2,0.5", "seed=0,1", "trainer.resume=auto"]
@@ -47,7 +47,14 @@ def test_a_relaunched_sweep_skips_finished_points_and_resumes_the_cut_off_one(cl
 def test_the_folder_depends_on_what_the_command_computes_not_how_it_runs():
     a = ["data=synthetic", "trainer.resume=auto", "seed=0,1", "optimizer.lr=0.1,0.5"]
     # launcher, trainer.resume and the order of fixed overrides do not change the folder...
-    same = ["seed=0,1", "trainer.resume=auto", "data=synthetic", "optimizer.lr=0.1,0.5", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    same = [
+        "seed=0,1",
+        "trainer.resume=auto",
+        "data=synthetic",
+        "optimizer.lr=0.1,0.5",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+    ]
     assert command_key(same) == command_key(a)
     # ...the sweep axes' order does (it decides which point gets which number), and so does any setting
     assert command_key(["data=synthetic", "trainer.resume=auto", "optimizer.lr=0.1,0.5", "seed=0,1"]) != command_key(a)
@@ -70,5 +77,7 @@ def test_a_sweep_whose_points_changed_is_refused(cli, outputs):
 
 def test_a_sampled_sweep_needs_a_fixed_sampler_seed_to_be_resumable(cli):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    refused = cli("train", "-m", "+experiment=search_lr_l2", *TINY, "hydra.sweeper.sampler.seed=null", "trainer.resume=auto")
+    refused = cli(
+        "train", "-m", "+experiment=search_lr_l2", *TINY, "hydra.sweeper.sampler.seed=null", "trainer.resume=auto"
+    )
     assert refused.code == 2 and "hydra.sweeper.sampler.seed" in refused.err

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import TINY
 
 import runner.build.layout
 import runner.fit.speed
-from conftest import TINY
-from runner.config.schema import validate
 from runner.build.device import resolve_device
+from runner.config.schema import validate
 from runner.launch.preflight import check
 
 # A CNN that fits the 8x8 synthetic images, with more than one channel between its conv layers.
@@ -77,7 +77,9 @@ def test_bf16_forward_gives_fp32_outputs_for_the_loss():
 def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch):
     converted = []
     real = runner.build.layout.to_channels_last
-    monkeypatch.setattr(runner.build.layout, "to_channels_last", lambda model, data: converted.append(model) or real(model, data))
+    monkeypatch.setattr(
+        runner.build.layout, "to_channels_last", lambda model, data: converted.append(model) or real(model, data)
+    )
     plain = train(cli, outputs, "plain", *CNN, "trainer.channels_last=false")
     assert converted == []
     nhwc = train(cli, outputs, "nhwc", *CNN, "trainer.channels_last=true")
@@ -96,7 +98,9 @@ def test_channels_last_on_a_cnn_gives_the_same_metrics(cli, outputs, monkeypatch
 
 
 def test_channels_last_is_nothing_to_do_for_a_model_without_conv_layers(cli, outputs, monkeypatch):
-    monkeypatch.setattr(runner.build.layout, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert"))
+    monkeypatch.setattr(
+        runner.build.layout, "to_channels_last", lambda model, data: pytest.fail("an MLP has no conv layers to convert")
+    )
     assert_loss_falls(train(cli, outputs, "mlp", "trainer.channels_last=true"))
 
 
@@ -182,7 +186,9 @@ def test_cuda_graphs_on_the_cpu_is_refused_in_one_line(cli, monkeypatch):
         result = cli("train", *TINY, f"trainer.device={device}", "trainer.cuda_graphs=true")
         assert result.code == 2
         message = result.err.strip()
-        assert message.startswith("runner: config error: trainer.cuda_graphs:") and len(message.splitlines()) == 1, message
+        assert message.startswith("runner: config error: trainer.cuda_graphs:") and len(message.splitlines()) == 1, (
+            message
+        )
         assert "trainer.device=cuda" in message and "trainer.cuda_graphs=false" in message
         assert not result.outputs.exists(), "nothing may be written for a bad config"
 
@@ -197,8 +203,14 @@ def test_cuda_graphs_on_the_cpu_is_refused_in_one_line(cli, monkeypatch):
         ("trainer.cuda_graphs=true optimizer=lbfgs", ["trainer.cuda_graphs", "optimizer=lbfgs", "closure"]),
         ("trainer.cuda_graphs=true optimizer=adagrad", ["trainer.cuda_graphs", "optimizer=adagrad", "step count"]),
         ("trainer.cuda_graphs=true trainer.strategy=ddp", ["trainer.cuda_graphs", "trainer.strategy=ddp"]),
-        ("trainer.cuda_graphs=true regularization.weight_noise=0.01", ["trainer.cuda_graphs", "regularization.weight_noise"]),
-        ("trainer.compile=true model=contractive_autoencoder loss=bce", ["trainer.compile", "contractive", "double backward"]),
+        (
+            "trainer.cuda_graphs=true regularization.weight_noise=0.01",
+            ["trainer.cuda_graphs", "regularization.weight_noise"],
+        ),
+        (
+            "trainer.compile=true model=contractive_autoencoder loss=bce",
+            ["trainer.compile", "contractive", "double backward"],
+        ),
     ],
 )
 def test_bad_values_and_combinations_are_refused(cli, override, words):

@@ -82,10 +82,16 @@ def main(argv=None) -> int:
     for seed in seed_list(args.seeds):
         tick = time.perf_counter()
         peaks.append(peak_test_accuracy(seed, args.l2, args.epochs, train, test))
-        print(f"seed {seed}: peak test accuracy {peaks[-1]:.2f}% ({time.perf_counter() - tick:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            f"seed {seed}: peak test accuracy {peaks[-1]:.2f}% ({time.perf_counter() - tick:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     spread = f" ± {statistics.stdev(peaks):.2f}" if len(peaks) > 1 else ""
-    print(f"NumPy float64, lambda {args.l2}, {args.epochs} epochs, seeds {args.seeds}: "
-          f"{', '.join(f'{p:.2f}' for p in peaks)}; mean {statistics.mean(peaks):.2f}{spread}, min {min(peaks):.2f}, max {max(peaks):.2f}")
+    print(
+        f"NumPy float64, lambda {args.l2}, {args.epochs} epochs, seeds {args.seeds}: "
+        f"{', '.join(f'{p:.2f}' for p in peaks)}; mean {statistics.mean(peaks):.2f}{spread}, min {min(peaks):.2f}, max {max(peaks):.2f}"
+    )
     return 0
 
 

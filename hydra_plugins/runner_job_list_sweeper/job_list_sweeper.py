@@ -25,7 +25,6 @@ from omegaconf import OmegaConf
 
 from runner.launch.hydra_internals import BasicSweeper  # Hydra's grid expansion (private: see there)
 
-
 TARGET = "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper"
 
 
@@ -42,8 +41,10 @@ def expand(jobs: List[str], arguments: List[str]) -> List[List[str]]:
     """Every job's override list: the command line's (each point of its grid), then the job's own.
     A malformed entry raises HydraException with one line naming it (`hydra.sweeper.jobs[3]: ...`)."""
     if not jobs:
-        raise HydraException("hydra/sweeper=job_list: hydra.sweeper.jobs is empty; list one job per entry, e.g. "
-                             "hydra.sweeper.jobs=['seed=0 model=mlp','seed=1 model=cnn']")
+        raise HydraException(
+            "hydra/sweeper=job_list: hydra.sweeper.jobs is empty; list one job per entry, e.g. "
+            "hydra.sweeper.jobs=['seed=0 model=mlp','seed=1 model=cnn']"
+        )
     parser = OverridesParser.create()
     grid = BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)[0]
     out = []
@@ -56,22 +57,29 @@ def expand(jobs: List[str], arguments: List[str]) -> List[List[str]]:
 def _job_overrides(parser: OverridesParser, where: str, job: Any) -> List[str]:
     """One entry's overrides, each parsed alone so that the message can name the one that is wrong."""
     if not isinstance(job, str):  # `jobs=[{a:1}]` or `jobs=[[...]]`: Hydra hands over a node, not text
-        raise HydraException(f"{where}: expected one job's overrides as a string ('seed=0 model=mlp'), got {_shown(job)}")
+        raise HydraException(
+            f"{where}: expected one job's overrides as a string ('seed=0 model=mlp'), got {_shown(job)}"
+        )
     try:
         own = shlex.split(job)
     except ValueError as err:  # shlex: "No closing quotation", "No escaped character"
-        raise HydraException(f"{where} ({job!r}): {str(err).lower()}; quote a value with spaces whole, e.g. model.name='a b'") from None
+        raise HydraException(
+            f"{where} ({job!r}): {str(err).lower()}; quote a value with spaces whole, e.g. model.name='a b'"
+        ) from None
     for text in own:
         if "=" not in text and not text.startswith("~"):  # `jobs=[1,2]`: a bare value, no key
             raise HydraException(f"{where} ({job!r}): '{text}' is not an override (key=value)")
         try:
             parsed = parser.parse_overrides([text])[0]
         except HydraException as err:  # Hydra's message spans lines (a caret, a link): its first says what is wrong
-            raise HydraException(f"{where} ({job!r}): cannot parse override '{text}' (key=value expected): "
-                                 f"{_first_line(err)}") from None
+            raise HydraException(
+                f"{where} ({job!r}): cannot parse override '{text}' (key=value expected): {_first_line(err)}"
+            ) from None
         if parsed.is_sweep_override():
-            raise HydraException(f"{where}: job '{job}' holds a sweep ({parsed.input_line}); "
-                                 "give each of its values its own entry in hydra.sweeper.jobs")
+            raise HydraException(
+                f"{where}: job '{job}' holds a sweep ({parsed.input_line}); "
+                "give each of its values its own entry in hydra.sweeper.jobs"
+            )
     return own
 
 

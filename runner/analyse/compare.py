@@ -22,14 +22,30 @@ from runner.record.run_folders import Run, find_runs, is_run_folder, read_runs
 
 POOLED = ("seed", "data.cv_fold")  # settings averaged over, never grouped by (--pool adds more)
 UNSET = "(unset)"  # a setting some runs give and others leave at its default
-METRIC_COLUMNS = ["n", "n_diverged", "test_acc_mean", "test_acc_std", "best_val_acc_mean", "epochs_to_best_mean", "wall_time_s_mean"]
+METRIC_COLUMNS = [
+    "n",
+    "n_diverged",
+    "test_acc_mean",
+    "test_acc_std",
+    "best_val_acc_mean",
+    "epochs_to_best_mean",
+    "wall_time_s_mean",
+]
 AGAINST_BEST_COLUMNS = ["diff_vs_best", "diff_ci_low", "diff_ci_high", "p_vs_best"]
 # Columns where bigger is better sort best-first (descending) by default.
 DESCENDING = {"n", "test_acc_mean", "best_val_acc_mean"}
 # results.json entries compare reads as numbers: anything else there (a string, a list) means a
 # damaged or hand-made file, and such a run would be counted in n without a score.
-NUMERIC = (("test", "accuracy"), ("test", "loss"), ("val", "accuracy"), ("val", "loss"), ("train", "accuracy"), ("train", "loss"),
-           (None, "best_epoch"), (None, "wall_time_s"))
+NUMERIC = (
+    ("test", "accuracy"),
+    ("test", "loss"),
+    ("val", "accuracy"),
+    ("val", "loss"),
+    ("train", "accuracy"),
+    ("train", "loss"),
+    (None, "best_epoch"),
+    (None, "wall_time_s"),
+)
 PLOTS = {
     "val_accuracy": (VAL_ACCURACY, "validation accuracy (%)", True),
     "train_loss": (TRAIN_LOSS, "training loss", False),
@@ -90,7 +106,9 @@ def diverged(run: Run) -> bool:
     """Stopped by the divergence rule, or tested with a non-finite loss (NaN weights score by chance)."""
     results = run.results or {}
     losses = [results[part].get("loss") for part in ("train", "val", "test") if isinstance(results.get(part), dict)]
-    return results.get("stop_reason") == "diverged" or any(isinstance(v, float) and not math.isfinite(v) for v in losses)
+    return results.get("stop_reason") == "diverged" or any(
+        isinstance(v, float) and not math.isfinite(v) for v in losses
+    )
 
 
 def varying_keys(runs: Sequence[Run], pooled: Sequence[str] = POOLED) -> List[str]:
@@ -189,10 +207,21 @@ def _n_cell(row: dict, group: Group) -> str:
     if not group.diverged:
         return str(row["n"])
     left_out = len(group.diverged_left_out)
-    return f"{row['n']} (+{left_out} diverged, left out)" if left_out else f"{row['n']} (incl. {len(group.diverged)} diverged)"
+    return (
+        f"{row['n']} (+{left_out} diverged, left out)"
+        if left_out
+        else f"{row['n']} (incl. {len(group.diverged)} diverged)"
+    )
 
 
-def markdown(rows: List[dict], groups: Sequence[Group], runs: List[Run], sources: Sequence[Path], plots: Sequence[str], pooled: Sequence[str] = POOLED) -> str:
+def markdown(
+    rows: List[dict],
+    groups: Sequence[Group],
+    runs: List[Run],
+    sources: Sequence[Path],
+    plots: Sequence[str],
+    pooled: Sequence[str] = POOLED,
+) -> str:
     finished = sum(r.status == "finished" for r in runs)
     n_diverged = sum(len(g.diverged) for g in groups)
     shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
@@ -242,11 +271,18 @@ def _against_best(rows: List[dict]) -> List[str]:
         if welch.defined:
             ci, p = f"[{_signed_pp(welch.ci_low)}, {_signed_pp(welch.ci_high)}]", f"{welch.p:.3g}"
         else:
-            why = "needs ≥ 2 finished runs per group" if min(welch.n_a, welch.n_b) < 2 else "no spread: every run scored the same"
+            why = (
+                "needs ≥ 2 finished runs per group"
+                if min(welch.n_a, welch.n_b) < 2
+                else "no spread: every run scored the same"
+            )
             ci, p = f"n/a ({why})", "n/a"
         lines.append(f"| {row['group']} | {welch.n_a} vs {welch.n_b} | {_signed_pp(welch.diff)} | {ci} | {p} |")
     if len(compared) > 1:
-        lines += ["", f"{len(compared)} tests against the best group: p-values are not corrected for multiple comparisons."]
+        lines += [
+            "",
+            f"{len(compared)} tests against the best group: p-values are not corrected for multiple comparisons.",
+        ]
     return lines
 
 
@@ -258,10 +294,15 @@ def _seed_notes(groups: Sequence[Group], pooled: Sequence[str] = POOLED) -> List
     for label, seeds in seed_sets.items():
         repeated = sorted({s for s in seeds if seeds.count(s) > 1})
         if repeated:
-            notes.append(f"- {label}: {what + ' ' if what else ''}{', '.join(repeated)} appears more than once (the same run made twice, or folders from two sweeps?)")
+            notes.append(
+                f"- {label}: {what + ' ' if what else ''}{', '.join(repeated)} appears more than once (the same run made twice, or folders from two sweeps?)"
+            )
     if len({tuple(sorted(set(s))) for s in seed_sets.values()}) > 1:
         runs_of = "seeds" if what else f"{'/'.join(pooled)} values"
-        notes.append(f"- the groups did not all run the same {runs_of}: " + "; ".join(f"{k}: {', '.join(sorted(set(v)))}" for k, v in seed_sets.items()))
+        notes.append(
+            f"- the groups did not all run the same {runs_of}: "
+            + "; ".join(f"{k}: {', '.join(sorted(set(v)))}" for k, v in seed_sets.items())
+        )
     return ["", "## Notes", ""] + notes if notes else []
 
 
@@ -279,9 +320,17 @@ def _diverged_notes(groups: Sequence[Group]) -> List[str]:
     for group in groups:
         for run in group.diverged:
             at = (run.results or {}).get("diverged_at") or {}
-            when = f"at epoch {at.get('epoch')}" if isinstance(at, dict) and at.get("epoch") is not None else "(a non-finite loss)"
+            when = (
+                f"at epoch {at.get('epoch')}"
+                if isinstance(at, dict) and at.get("epoch") is not None
+                else "(a non-finite loss)"
+            )
             left_out = any(run is r for r in group.diverged_left_out)
-            kept = "left out of the statistics (--include-diverged pools it)" if left_out else "pooled (--include-diverged)"
+            kept = (
+                "left out of the statistics (--include-diverged pools it)"
+                if left_out
+                else "pooled (--include-diverged)"
+            )
             lines.append(f"- {run.path} ({' '.join(run.overrides)}): diverged {when}; {kept}")
     return ["", "## Diverged", ""] + lines if lines else []
 
@@ -292,7 +341,11 @@ def _run_notes(runs: List[Run]) -> List[str]:
     if unfinished:
         lines += ["", "## Not finished", ""]
         for run in unfinished:
-            what = f"failed: {run.error.splitlines()[-1]}" if run.status == "failed" and run.error else f"{run.status}, {len(run.metrics)} epochs logged so far"
+            what = (
+                f"failed: {run.error.splitlines()[-1]}"
+                if run.status == "failed" and run.error
+                else f"{run.status}, {len(run.metrics)} epochs logged so far"
+            )
             lines.append(f"- {run.path} ({' '.join(run.overrides)}): {what}")
     problems = [p for r in runs for p in r.problems]
     if problems:
@@ -318,7 +371,14 @@ def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -
         file = f"comparison_{name}.png"
         if plots.plot_curves(curves, column, ylabel, out / file, percent=percent):
             written.append(file)
-    points = {g.label: [(pooled_label(r, pooled), r.results["test"]["accuracy"]) for r in g.runs if isinstance(r.results["test"].get("accuracy"), (int, float))] for g in groups}
+    points = {
+        g.label: [
+            (pooled_label(r, pooled), r.results["test"]["accuracy"])
+            for r in g.runs
+            if isinstance(r.results["test"].get("accuracy"), (int, float))
+        ]
+        for g in groups
+    }
     if any(points.values()):
         plots.plot_points(points, "test accuracy (%)", out / "comparison_test_accuracy.png")
         written.append("comparison_test_accuracy.png")
@@ -345,23 +405,42 @@ def parse_args(argv):
         "  runner compare outputs/sweeps/2025-01-31 --sort wall_time_s_mean --out /tmp/report\n"
         "  runner compare outputs/runs/2025-01-31/10-* --out reports/lr\n"
         "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000 --pool optimizer.lr   # lr pooled too\n\n"
-        "sort columns: group, the differing settings (e.g. model.activation), " + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
+        "sort columns: group, the differing settings (e.g. model.activation), "
+        + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a sweep folder (searched recursively) or run folders")
-    parser.add_argument("--sort", default="test_acc_mean", metavar="COLUMN", help="column to sort by, or a unique prefix of it (default: test_acc_mean)")
+    parser.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="a sweep folder (searched recursively) or run folders"
+    )
+    parser.add_argument(
+        "--sort",
+        default="test_acc_mean",
+        metavar="COLUMN",
+        help="column to sort by, or a unique prefix of it (default: test_acc_mean)",
+    )
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--ascending", dest="descending", action="store_false", default=None, help="smallest first")
-    order.add_argument("--descending", dest="descending", action="store_true", help="largest first (default for n and accuracies)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="where to write comparison.{md,csv} and the plots (default: the sweep folder)")
+    order.add_argument(
+        "--descending", dest="descending", action="store_true", help="largest first (default for n and accuracies)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write comparison.{md,csv} and the plots (default: the sweep folder)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
     parser.add_argument(
-        "--include-diverged", action="store_true",
+        "--include-diverged",
+        action="store_true",
         help="pool diverged runs (stop_reason diverged, or a non-finite loss) into their groups' statistics and plots; "
         "by default they are marked in the table and left out, since NaN weights score by chance",
     )
     parser.add_argument(
-        "--pool", action="append", default=[], metavar="KEY",
+        "--pool",
+        action="append",
+        default=[],
+        metavar="KEY",
         help=f"also pool this setting within groups instead of grouping by it (repeatable; always pooled: {', '.join(POOLED)})",
     )
     return parser.parse_args(argv)
@@ -382,7 +461,10 @@ def main(argv) -> int:
     folders = [run for path in args.paths for run in find_runs(path)]
     if not folders:
         names = ", ".join(str(p) for p in args.paths)
-        print(f"runner compare: no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)", file=sys.stderr)
+        print(
+            f"runner compare: no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)",
+            file=sys.stderr,
+        )
         return 2
     runs = read_runs(dict.fromkeys(folders))  # a folder given twice counts once
     leave_out_corrupt(runs)
@@ -393,7 +475,9 @@ def main(argv) -> int:
     pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in args.pool)]))
     groups = group_runs(finished, pooled, args.include_diverged)
     rows = table_rows(groups)
-    columns = [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
+    columns = (
+        [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
+    )
     try:
         rows = sort_rows(rows, resolve_column(args.sort, columns), args.descending)
     except ValueError as err:

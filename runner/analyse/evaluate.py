@@ -76,7 +76,9 @@ def run_config(run_dir: Path, overrides: List[str], compose: Compose) -> DictCon
     touched = _top_level_keys(overrides)
     wrong = sorted(touched - set(CHANGEABLE))
     if wrong:
-        raise EvaluateError(f"overrides may change {' and '.join(CHANGEABLE)} only (the model comes from the checkpoint); got: {', '.join(wrong)}")
+        raise EvaluateError(
+            f"overrides may change {' and '.join(CHANGEABLE)} only (the model comes from the checkpoint); got: {', '.join(wrong)}"
+        )
     # Compose the run's command line + the new overrides, so that group choices
     # (`data=mnist`) and values (`data.noise=0.8`) mean what they mean for `runner train`.
     composed = _compose(compose, _run_overrides(run_dir) + list(overrides))
@@ -157,7 +159,9 @@ def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation
 
     def saved_weights(model) -> None:
         state.update(load_checkpoint(checkpoint, keys=("model",)))  # data only; CheckpointError names the file
-        load_weights(model, state["model"], checkpoint)  # another architecture, or a data override that changed the shapes
+        load_weights(
+            model, state["model"], checkpoint
+        )  # another architecture, or a data override that changed the shapes
 
     # Assembled as fit assembles its run (runner/build/assemble.py), scored with the same loss and
     # the same split metrics as fit's test step: same numbers on the same data.
@@ -165,7 +169,9 @@ def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation
     batch_size = run_cfg.trainer.eval_batch_size
     metrics = split_metrics(model, task, data.test, loss_fn, batch_size)
     confusion = task.confusion(model, data.test, data.num_classes, batch_size)  # [] for models that do not classify
-    return Evaluation(metrics["loss"], metrics.get("accuracy"), confusion, checkpoint, state.get("epoch"), list(overrides))
+    return Evaluation(
+        metrics["loss"], metrics.get("accuracy"), confusion, checkpoint, state.get("epoch"), list(overrides)
+    )
 
 
 # ---------------------------------------------------------------- output
@@ -205,7 +211,9 @@ def write_outputs(result: Evaluation, run_dir: Path, out: Path) -> List[str]:
 
     from runner.analyse import plots
 
-    where = f"{run_dir.parent.name}/{run_dir.name}, {result.checkpoint.name}" + (f", {' '.join(result.overrides)}" if result.overrides else "")
+    where = f"{run_dir.parent.name}/{run_dir.name}, {result.checkpoint.name}" + (
+        f", {' '.join(result.overrides)}" if result.overrides else ""
+    )
     plots.plot_confusion(result.confusion, result.labels, out / "confusion_matrix.png", f"{summary(result)}\n({where})")
     with open(out / "confusion_matrix.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -240,9 +248,17 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder (holds .hydra/ and checkpoints/)")
-    parser.add_argument("overrides", nargs="*", help=f"overrides of {' and '.join(CHANGEABLE)} (Hydra syntax, as for `runner train`)")
-    parser.add_argument("--checkpoint", choices=("best", "last"), help="which weights (default: the ones results.json was tested with, else best)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="where to write (default: RUN_DIR/evaluation[_<overrides>])")
+    parser.add_argument(
+        "overrides", nargs="*", help=f"overrides of {' and '.join(CHANGEABLE)} (Hydra syntax, as for `runner train`)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        help="which weights (default: the ones results.json was tested with, else best)",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write (default: RUN_DIR/evaluation[_<overrides>])"
+    )
     return parser.parse_args(argv)
 
 
@@ -259,7 +275,9 @@ def main(argv, compose: Compose) -> int:
     checkpoint = RunFolder(run_dir).checkpoint(which)
     try:
         if not checkpoint.exists():
-            raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)")
+            raise EvaluateError(
+                f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false, or is it still at its first epoch?)"
+            )
         cfg = run_config(run_dir, args.overrides, compose)
         result = evaluate_run(cfg, checkpoint, args.overrides)
     except (EvaluateError, ConfigError, CheckpointError, OmegaConfBaseException) as err:
@@ -268,7 +286,10 @@ def main(argv, compose: Compose) -> int:
 
     out = args.out or output_folder(run_dir, args.overrides)
     written = write_outputs(result, run_dir, out)
-    print(f"{run_dir}: {checkpoint.name} (epoch {result.checkpoint_epoch})" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
+    print(
+        f"{run_dir}: {checkpoint.name} (epoch {result.checkpoint_epoch})"
+        + (f" with {' '.join(args.overrides)}" if args.overrides else "")
+    )
     print(summary(result))
     if result.confusion and len(result.confusion) <= 20:
         print("\n" + confusion_markdown(result) + "\n")
@@ -283,9 +304,15 @@ def _check_against_results(result: Evaluation, results: Optional[dict], which: s
     if not recorded or overrides or which != results.get("tested_weights", "best"):
         return 0
     if result.accuracy is not None:
-        same, what = result.accuracy == recorded.get("accuracy"), f"test accuracy {result.accuracy} vs {recorded.get('accuracy')}"
+        same, what = (
+            result.accuracy == recorded.get("accuracy"),
+            f"test accuracy {result.accuracy} vs {recorded.get('accuracy')}",
+        )
     else:
-        same, what = abs(result.loss - recorded.get("loss", float("nan"))) <= 1e-5 * max(1.0, abs(result.loss)), f"test loss {result.loss} vs {recorded.get('loss')}"
+        same, what = (
+            abs(result.loss - recorded.get("loss", float("nan"))) <= 1e-5 * max(1.0, abs(result.loss)),
+            f"test loss {result.loss} vs {recorded.get('loss')}",
+        )
     if same:
         print(f"matches results.json ({summary(result)})")
         return 0

@@ -94,10 +94,14 @@ def main(args: List[str], compose: Compose) -> int:
     entries = sum(r.checked for r in rows)
     what = f"model {cfg.model.name}, loss {cfg.loss}, {opts.examples} examples, float64, h={opts.eps:g}, objective {value:.6g}"
     if passed:
-        print(f"gradcheck passed: largest relative error {largest:.3g} <= {opts.tol:g} over {entries} entries of {len(rows)} parameter tensors ({what})")
+        print(
+            f"gradcheck passed: largest relative error {largest:.3g} <= {opts.tol:g} over {entries} entries of {len(rows)} parameter tensors ({what})"
+        )
         return 0
     where = f" (in {worst.name})" if worst else ""
-    print(f"gradcheck FAILED: largest relative error {largest:.3g}{where} > {opts.tol:g} over {entries} entries of {len(rows)} parameter tensors ({what})")
+    print(
+        f"gradcheck FAILED: largest relative error {largest:.3g}{where} > {opts.tol:g} over {entries} entries of {len(rows)} parameter tensors ({what})"
+    )
     return 1
 
 
@@ -145,7 +149,9 @@ def run_gradcheck(cfg, n_examples: int, n_entries: int, eps: float, floor: float
             analytic = grad[where].item()
             abs_error = abs(analytic - numeric)
             abs_errors.append(abs_error)
-            rel_errors.append(abs_error / max(abs(analytic), abs(numeric), floor) if math.isfinite(abs_error) else math.inf)
+            rel_errors.append(
+                abs_error / max(abs(analytic), abs(numeric), floor) if math.isfinite(abs_error) else math.inf
+            )
             sizes.append(max(abs(analytic), abs(numeric)))
         rows.append(TensorCheck(name, tuple(param.shape), len(picks), max(sizes), max(abs_errors), max(rel_errors)))
     return rows, value.item()
@@ -168,13 +174,25 @@ def disable_dropout(model: nn.Module) -> None:
     """Rate 0 for every dropout layer, including per-layer rates a model config sets
     (nn.Dropout*, and any module with a `p` whose class name says Dropout)."""
     for module in model.modules():
-        if isinstance(module, nn.modules.dropout._DropoutNd) or ("Dropout" in type(module).__name__ and hasattr(module, "p")):
+        if isinstance(module, nn.modules.dropout._DropoutNd) or (
+            "Dropout" in type(module).__name__ and hasattr(module, "p")
+        ):
             module.p = 0.0
 
 
 def format_table(rows: List[TensorCheck]) -> str:
     header = ("parameter", "shape", "checked", "max |grad|", "max abs err", "max rel err")
-    lines = [(r.name, "x".join(map(str, r.shape)) or "scalar", str(r.checked), f"{r.max_grad:.3e}", f"{r.max_abs_error:.3e}", f"{r.max_rel_error:.3e}") for r in rows]
+    lines = [
+        (
+            r.name,
+            "x".join(map(str, r.shape)) or "scalar",
+            str(r.checked),
+            f"{r.max_grad:.3e}",
+            f"{r.max_abs_error:.3e}",
+            f"{r.max_rel_error:.3e}",
+        )
+        for r in rows
+    ]
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
     fmt = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *(fmt(line) for line in lines)])

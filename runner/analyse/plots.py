@@ -17,7 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
-def epoch_envelope(runs: Sequence[Sequence[dict]], column: str) -> Tuple[List[int], List[float], List[float], List[float], List[int]]:
+def epoch_envelope(
+    runs: Sequence[Sequence[dict]], column: str
+) -> Tuple[List[int], List[float], List[float], List[float], List[int]]:
     """Per epoch over the runs that reached it: (epochs, mean, min, max, number of runs); non-finite values are skipped."""
     by_epoch: Dict[int, List[float]] = {}
     for rows in runs:
@@ -27,10 +29,18 @@ def epoch_envelope(runs: Sequence[Sequence[dict]], column: str) -> Tuple[List[in
                 by_epoch.setdefault(int(row["epoch"]), []).append(value)
     epochs = sorted(by_epoch)
     values = [by_epoch[e] for e in epochs]
-    return epochs, [sum(v) / len(v) for v in values], [min(v) for v in values], [max(v) for v in values], [len(v) for v in values]
+    return (
+        epochs,
+        [sum(v) / len(v) for v in values],
+        [min(v) for v in values],
+        [max(v) for v in values],
+        [len(v) for v in values],
+    )
 
 
-def plot_curves(groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel: str, path: Path, percent: bool = False) -> bool:
+def plot_curves(
+    groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel: str, path: Path, percent: bool = False
+) -> bool:
     """One line per group, dashed where some of its runs had already stopped;
     returns False (and writes nothing) if no group has this column."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -44,11 +54,17 @@ def plot_curves(groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel
         mean = [scale * v for v in mean]
         full = [i for i, c in enumerate(count) if c == len(runs)]
         last_full = full[-1] if full else 0
-        (line,) = ax.plot(epochs[: last_full + 1], mean[: last_full + 1], marker="o", markersize=3, label=f"{label} (n={len(runs)})")
+        (line,) = ax.plot(
+            epochs[: last_full + 1], mean[: last_full + 1], marker="o", markersize=3, label=f"{label} (n={len(runs)})"
+        )
         if last_full + 1 < len(epochs):
             dashed = True
-            ax.plot(epochs[last_full:], mean[last_full:], marker="o", markersize=3, linestyle="--", color=line.get_color())
-        ax.fill_between(epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(), alpha=0.2, linewidth=0)
+            ax.plot(
+                epochs[last_full:], mean[last_full:], marker="o", markersize=3, linestyle="--", color=line.get_color()
+            )
+        ax.fill_between(
+            epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(), alpha=0.2, linewidth=0
+        )
     if drawn:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -99,7 +115,9 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
     for i in range(n):
         for j in range(n):
             count = matrix[i][j]
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color="white" if count > peak / 2 else "black")
+            ax.text(
+                j, i, str(count), ha="center", va="center", fontsize=7, color="white" if count > peak / 2 else "black"
+            )
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
@@ -114,7 +132,9 @@ def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path:
 VERDICT_COLOURS = {"reproduced": "tab:green", "better than documented": "tab:blue", "gap": "tab:red"}
 
 
-def plot_against_reference(entries: Sequence[Tuple[str, Sequence[float], float, str]], path: Path, limit: float = 5.0) -> None:
+def plot_against_reference(
+    entries: Sequence[Tuple[str, Sequence[float], float, str]], path: Path, limit: float = 5.0
+) -> None:
     """The reproduction at a glance: one line per documented result, its seeds as
     dots and the best of them as a diamond, placed at (obtained - documented) /
     tolerance, signed so that right is better; the shaded band is "reproduced".
@@ -131,15 +151,33 @@ def plot_against_reference(entries: Sequence[Tuple[str, Sequence[float], float, 
             off_scale = [x for x in seeds if side * x > limit]
             if off_scale:
                 ax.scatter([side * limit], [y], s=24, marker="<" if side < 0 else ">", color=colour, zorder=3)
-                ax.annotate(", ".join(f"{x:.0f}" for x in sorted(off_scale)), (side * limit, y), textcoords="offset points",
-                            xytext=(-6 * side, 4), ha="left" if side < 0 else "right", fontsize=7)
-        ax.scatter([max(-limit, min(limit, best))], [y], s=46, marker="D", color=colour, edgecolor="black", linewidth=0.5, zorder=4)
+                ax.annotate(
+                    ", ".join(f"{x:.0f}" for x in sorted(off_scale)),
+                    (side * limit, y),
+                    textcoords="offset points",
+                    xytext=(-6 * side, 4),
+                    ha="left" if side < 0 else "right",
+                    fontsize=7,
+                )
+        ax.scatter(
+            [max(-limit, min(limit, best))],
+            [y],
+            s=46,
+            marker="D",
+            color=colour,
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=4,
+        )
     ax.set_yticks(range(len(entries)), [label for label, *_ in reversed(entries)], fontsize=8)
     ax.set_ylim(-0.7, len(entries) - 0.3)
     ax.set_xlim(-limit - 0.3, limit + 0.3)
     ax.set_xlabel("(obtained − documented) / tolerance   (right = better; band = within tolerance)", fontsize=8)
-    ax.set_title("Documented vs obtained: dots = seeds, diamond = best of seeds\n"
-                 "green reproduced · blue better than documented · red gap · grey incomplete", fontsize=9)
+    ax.set_title(
+        "Documented vs obtained: dots = seeds, diamond = best of seeds\n"
+        "green reproduced · blue better than documented · red gap · grey incomplete",
+        fontsize=9,
+    )
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -80,10 +80,22 @@ def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) 
     kept = RunFolder(kept_root / row.id / f"seed{seed}").finished_results()
     run_dir = out_root / row.id / f"seed{seed}"
     if kept:
-        return RunState([row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""], finished=True)
+        return RunState(
+            [row.id, str(seed), "finished, kept", f"{kept.get('epochs_run', '?')}", tested(kept), "", "", ""],
+            finished=True,
+        )
     finished = RunFolder(run_dir).finished_results()
     if finished:
-        cells = [row.id, str(seed), "finished, not kept yet (`runner reproduce --report`)", f"{finished.get('epochs_run', '?')}", tested(finished), "", "", ""]
+        cells = [
+            row.id,
+            str(seed),
+            "finished, not kept yet (`runner reproduce --report`)",
+            f"{finished.get('epochs_run', '?')}",
+            tested(finished),
+            "",
+            "",
+            "",
+        ]
         return RunState(cells, finished=True)
     rows = metric_rows(run_dir)
     if not rows:
@@ -96,7 +108,16 @@ def seed_line(row: Row, seed: int, kept_root: Path, out_root: Path, now: float) 
     running = now - written < 3 * per_epoch + 300
     state = "in progress" if running else "cut off: resumes from its last checkpoint"
     left = planned - len(rows)
-    cells = [row.id, str(seed), state, f"{len(rows)}/{planned}", best_so_far(rows), f"{per_epoch:.0f}", hours(left * per_epoch), ago(now - written)]
+    cells = [
+        row.id,
+        str(seed),
+        state,
+        f"{len(rows)}/{planned}",
+        best_so_far(rows),
+        f"{per_epoch:.0f}",
+        hours(left * per_epoch),
+        ago(now - written),
+    ]
     return RunState(cells, per_epoch=per_epoch, epochs_left=left, running=running)
 
 
@@ -131,24 +152,44 @@ def time_left(rows: List[Row], states: Dict[str, List[RunState]], jobs: int) -> 
     done = sum(s.finished for s in every)
     line = f"{done} of {len(every)} runs finished; training left: about {hours(seconds)} of run time"
     if seconds:
-        line += f", done in about {hours(makespan(running, queued, jobs))} with {jobs} run(s) at a time (`--jobs {jobs}`)"
+        line += (
+            f", done in about {hours(makespan(running, queued, jobs))} with {jobs} run(s) at a time (`--jobs {jobs}`)"
+        )
     if unknown:
         line += f"; plus {unknown} run(s) not started whose rows have no epoch time yet"
     return line + "."
 
 
-def status_table(rows: List[Row], seeds_of: Dict[str, int], kept_root: Path, out_root: Path, now: Optional[float] = None, jobs: int = 2) -> str:
+def status_table(
+    rows: List[Row],
+    seeds_of: Dict[str, int],
+    kept_root: Path,
+    out_root: Path,
+    now: Optional[float] = None,
+    jobs: int = 2,
+) -> str:
     """A markdown table, one line per run of the given rows (ensembles: one line saying what
     they vote over), and a line with the runs finished and the time left."""
     now = time.time() if now is None else now
     lines, states = [], {}
     for row in rows:
         if row.ensemble_of:
-            lines.append([row.id, "-", f"votes over {row.ensemble_of}'s runs (no training of its own)", "", "", "", "", ""])
+            lines.append(
+                [row.id, "-", f"votes over {row.ensemble_of}'s runs (no training of its own)", "", "", "", "", ""]
+            )
             continue
         states[row.id] = [seed_line(row, seed, kept_root, out_root, now) for seed in range(seeds_of[row.id])]
         lines += [s.cells for s in states[row.id]]
-    header = ["row", "seed", "state", "epochs", "result (best so far)", "train s/epoch (last 3)", "left (about)", "metrics.csv written"]
+    header = [
+        "row",
+        "seed",
+        "state",
+        "epochs",
+        "result (best so far)",
+        "train s/epoch (last 3)",
+        "left (about)",
+        "metrics.csv written",
+    ]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(line) + " |" for line in lines]
     return "\n".join(table) + "\n\n" + time_left(rows, states, jobs)

@@ -181,7 +181,9 @@ class Line:
 def assess(row: Row, root: Path, quick: bool, by_id: Dict[str, "Line"]) -> Line:
     if row.metric == "ensemble_test":
         value, members = ensemble_accuracy(root, row.ensemble_of)
-        runs = [RunSummary(seed=-1, value=value, epochs_run=0, stop_reason="", train_s=0.0)] if value is not None else []
+        runs = (
+            [RunSummary(seed=-1, value=value, epochs_run=0, stop_reason="", train_s=0.0)] if value is not None else []
+        )
         need = next((r.seeds for r in [by_id[row.ensemble_of].row] if row.ensemble_of in by_id), row.seeds)
         complete = members >= need
         n_label, progress = members, f"{members}/{need} of {row.ensemble_of}'s runs"
@@ -231,7 +233,7 @@ def _verdict(row, best, diff, complete, progress, short, quick, runs, by_id) -> 
 def build(rows: List[Row], root: Path, quick: bool = False) -> List[Line]:
     lines: Dict[str, Line] = {}
     # Rows that others refer to (ensemble members, comparisons) are assessed first.
-    ordered = sorted(rows, key=lambda r: (r.ensemble_of is not None or r.compare_with is not None))
+    ordered = sorted(rows, key=lambda r: r.ensemble_of is not None or r.compare_with is not None)
     for row in ordered:
         lines[row.id] = assess(row, root, quick, lines)
     return [lines[r.id] for r in rows]
@@ -250,7 +252,20 @@ def _digits(row: Row) -> int:
     return 4 if row.metric in LOWER_IS_BETTER else 2
 
 
-CSV_COLUMNS = ["id", "description", "metric", "documented", "best", "mean", "std", "diff", "verdict", "seeds", "epochs_run", "train_min_per_run"]
+CSV_COLUMNS = [
+    "id",
+    "description",
+    "metric",
+    "documented",
+    "best",
+    "mean",
+    "std",
+    "diff",
+    "verdict",
+    "seeds",
+    "epochs_run",
+    "train_min_per_run",
+]
 
 
 def to_csv(lines: List[Line]) -> str:
@@ -261,11 +276,22 @@ def to_csv(lines: List[Line]) -> str:
     writer.writerow(CSV_COLUMNS)
     for ln in lines:
         d = _digits(ln.row)
-        writer.writerow([
-            ln.row.id, ln.row.description, ln.row.metric, "" if ln.row.value is None else ln.row.value,
-            _fmt(ln.best, d), _fmt(ln.mean, d), _fmt(ln.std, d), _fmt(ln.diff, d), ln.verdict, ln.n, ln.epochs_run,
-            _fmt(ln.train_min, 1),
-        ])
+        writer.writerow(
+            [
+                ln.row.id,
+                ln.row.description,
+                ln.row.metric,
+                "" if ln.row.value is None else ln.row.value,
+                _fmt(ln.best, d),
+                _fmt(ln.mean, d),
+                _fmt(ln.std, d),
+                _fmt(ln.diff, d),
+                ln.verdict,
+                ln.n,
+                ln.epochs_run,
+                _fmt(ln.train_min, 1),
+            ]
+        )
     return out.getvalue()
 
 
@@ -274,7 +300,10 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
     out = [header, ""]
     if figure:
         out += [f"![documented vs obtained, per row and seed]({figure})", ""]
-    out += ["| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | train min/run |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "| id | result | documented | obtained (best of seeds) | mean ± std | diff | verdict | seeds | epochs | train min/run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for ln in lines:
         d = _digits(ln.row)
         unit = _unit(ln.row)
@@ -312,7 +341,10 @@ def machines(root: Path) -> List[str]:
     seen = set()
     for results in _every_results(root):
         m = results.get("machine", {})
-        seen.add(f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, {m.get('torch_threads', '?')} torch thread(s)" + (f", {m['gpu']}" if m.get("gpu") else ""))
+        seen.add(
+            f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, {m.get('torch_threads', '?')} torch thread(s)"
+            + (f", {m['gpu']}" if m.get("gpu") else "")
+        )
     return sorted(seen)
 
 

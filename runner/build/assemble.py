@@ -13,9 +13,9 @@ from typing import Callable, NamedTuple, Optional
 
 import torch
 
+from runner.build import layout
 from runner.build.data import Dataset, load_dataset
 from runner.build.early_stopping import EarlyStopping
-from runner.build import layout
 from runner.build.losses import LOSSES, build_loss, check_loss
 from runner.build.models import build_model, check_model
 from runner.build.optim import build_optimizer
@@ -103,4 +103,6 @@ def check_loss_fits_task(loss: str, model_name: str, task) -> None:
     """A loss that cannot train this kind of model (the task names them: unfit_losses)."""
     if loss in task.unfit_losses:
         fit = [name for name in LOSSES.names() if name not in task.unfit_losses]
-        raise ConfigError("loss", f"'{loss}' does not fit model {model_name}, which {task.outputs}; use one of: {', '.join(fit)}")
+        raise ConfigError(
+            "loss", f"'{loss}' does not fit model {model_name}, which {task.outputs}; use one of: {', '.join(fit)}"
+        )

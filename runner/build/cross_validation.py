@@ -34,4 +34,6 @@ def cross_validation_fold(dataset, folds: int, fold: int):
     start, end = fold_bounds(n, folds, fold)
     keep = lambda t: torch.cat([t[:start], t[end:]])  # noqa: E731
     split = type(train)
-    return dataclasses.replace(dataset, train=split(keep(train.x), keep(train.y)), val=split(train.x[start:end], train.y[start:end]))
+    return dataclasses.replace(
+        dataset, train=split(keep(train.x), keep(train.y)), val=split(train.x[start:end], train.y[start:end])
+    )

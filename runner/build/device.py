@@ -9,5 +9,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("trainer.device", f"'{name}' was asked for but no CUDA device is available; use trainer.device=cpu or auto")
+        raise ConfigError(
+            "trainer.device", f"'{name}' was asked for but no CUDA device is available; use trainer.device=cpu or auto"
+        )
     return torch.device(name)

@@ -72,7 +72,12 @@ class EarlyStopping:
         first step. Not the first epoch's loss: a huge learning rate blows the loss up within epoch 1
         (lr=1e6 on the synthetic data: 5e28 in epoch 1, then ~1e5), so epoch 1 would be a useless yardstick."""
         reference = self.initial_loss
-        return bool(self.divergence_factor) and reference is not None and reference > 0 and train_loss > self.divergence_factor * reference
+        return (
+            bool(self.divergence_factor)
+            and reference is not None
+            and reference > 0
+            and train_loss > self.divergence_factor * reference
+        )
 
     def explosion_limit(self) -> float:
         return self.divergence_factor * (self.initial_loss or 0.0)
@@ -84,8 +89,10 @@ class EarlyStopping:
         if cfg.policy == "none":
             return f"early stopping: none (all {epochs} epochs{time_limit}; the best {cfg.monitor} epoch is tested)"
         rule = "patience" if cfg.policy == "patience" else "no_improvement_in_n"
-        return (f"early stopping: {rule} {max(cfg.patience, 1)} on {cfg.monitor}{time_limit} "
-                f"(early_stopping=none to train all {epochs} epochs)")
+        return (
+            f"early stopping: {rule} {max(cfg.patience, 1)} on {cfg.monitor}{time_limit} "
+            f"(early_stopping=none to train all {epochs} epochs)"
+        )
 
     def explanation(self) -> str:
         if self.out_of_patience:
@@ -104,6 +111,10 @@ class EarlyStopping:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.best_value, self.best_epoch, self.bad_epochs = state["best_value"], state["best_epoch"], state["bad_epochs"]
+        self.best_value, self.best_epoch, self.bad_epochs = (
+            state["best_value"],
+            state["best_epoch"],
+            state["bad_epochs"],
+        )
         self.started = time.perf_counter() - state.get("elapsed_s", 0.0)
         self.initial_loss = state.get("initial_loss")  # absent in older checkpoints: measured again on resume

@@ -49,6 +49,10 @@ def to_channels_last(model: nn.Module, data):
     model.to(memory_format=torch.channels_last)  # in place: the Parameter objects stay the same
 
     def convert(split):
-        return dataclasses.replace(split, x=split.x.contiguous(memory_format=torch.channels_last)) if split.x.dim() == 4 else split
+        return (
+            dataclasses.replace(split, x=split.x.contiguous(memory_format=torch.channels_last))
+            if split.x.dim() == 4
+            else split
+        )
 
     return dataclasses.replace(data, train=convert(data.train), val=convert(data.val), test=convert(data.test))

@@ -133,7 +133,10 @@ def check_loss(name: str, reg) -> None:
     factory = LOSSES.get(name, "loss")
     if getattr(reg, "label_smoothing", 0.0) and not _takes_label_smoothing(factory):
         with_it = ", ".join(n for n in LOSSES.names() if _takes_label_smoothing(LOSSES.get(n)))
-        raise ConfigError("regularization.label_smoothing", f"loss '{name}' has no label smoothing; use one of: {with_it}, or label_smoothing=0")
+        raise ConfigError(
+            "regularization.label_smoothing",
+            f"loss '{name}' has no label smoothing; use one of: {with_it}, or label_smoothing=0",
+        )
 
 
 def build_loss(name: str, reg=None) -> nn.Module:

@@ -26,12 +26,20 @@ OPTIMIZERS = Registry(OPTIMIZER_MEMBERS.kind)  # an optimizer for each schema in
 
 @OPTIMIZERS.register("sgd")
 def build_sgd(cfg: SGDConfig, param_groups):
-    return torch.optim.SGD(param_groups, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, nesterov=cfg.nesterov)
+    return torch.optim.SGD(
+        param_groups, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, nesterov=cfg.nesterov
+    )
 
 
 @OPTIMIZERS.register("adagrad")
 def build_adagrad(cfg: AdagradConfig, param_groups):
-    return torch.optim.Adagrad(param_groups, lr=cfg.lr, lr_decay=cfg.lr_decay, initial_accumulator_value=cfg.initial_accumulator_value, eps=cfg.eps)
+    return torch.optim.Adagrad(
+        param_groups,
+        lr=cfg.lr,
+        lr_decay=cfg.lr_decay,
+        initial_accumulator_value=cfg.initial_accumulator_value,
+        eps=cfg.eps,
+    )
 
 
 @OPTIMIZERS.register("adadelta")
@@ -41,7 +49,9 @@ def build_adadelta(cfg: AdadeltaConfig, param_groups):
 
 @OPTIMIZERS.register("rmsprop")
 def build_rmsprop(cfg: RMSpropConfig, param_groups):
-    return torch.optim.RMSprop(param_groups, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum, centered=cfg.centered)
+    return torch.optim.RMSprop(
+        param_groups, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum, centered=cfg.centered
+    )
 
 
 @OPTIMIZERS.register("adam")
@@ -52,7 +62,10 @@ def build_adam(cfg: AdamConfig, param_groups):
 @OPTIMIZERS.register("adamw")
 def build_adamw(cfg: AdamWConfig, param_groups):
     # The groups' weight_decay (regularization.l2) is decoupled too under AdamW; the two add up.
-    groups = [{**g, "weight_decay": g.get("weight_decay", 0.0) + (cfg.weight_decay if g.get("decay", True) else 0.0)} for g in param_groups]
+    groups = [
+        {**g, "weight_decay": g.get("weight_decay", 0.0) + (cfg.weight_decay if g.get("decay", True) else 0.0)}
+        for g in param_groups
+    ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, amsgrad=cfg.amsgrad)
 
 

@@ -147,7 +147,9 @@ def random_affine(x: torch.Tensor, max_shift: int, max_degrees: float) -> torch.
     One grid_sample for the whole batch; pure shifts are exact (nearest sampling
     at pixel centres), rotations interpolate bilinearly."""
     if x.dim() != 4:
-        raise ValueError(f"regularization.augment_*: augmentation needs image batches N x C x H x W, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"regularization.augment_*: augmentation needs image batches N x C x H x W, got shape {tuple(x.shape)}"
+        )
     n, _, height, width = x.shape
     device = x.device
     dtype = x.dtype if x.is_floating_point() else torch.float32

@@ -31,7 +31,9 @@ def _maximize(monitor: str, mode: str) -> bool:
 def _monitored(row: dict, monitor: str) -> float:
     value = row.get(monitor)
     if value is None:
-        raise ValueError(f"scheduler.monitor: this run logs no '{monitor}' (a reconstruction model has no accuracy); monitor a loss instead")
+        raise ValueError(
+            f"scheduler.monitor: this run logs no '{monitor}' (a reconstruction model has no accuracy); monitor a loss instead"
+        )
     return value
 
 

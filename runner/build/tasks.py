@@ -88,7 +88,9 @@ class Reconstruction:
     def monitorable(early_stopping):
         """Reconstructions have no accuracy: watch the matching loss instead."""
         if early_stopping.monitor.endswith("accuracy"):
-            return dataclasses.replace(early_stopping, monitor=early_stopping.monitor.replace("accuracy", "loss"), mode="auto")
+            return dataclasses.replace(
+                early_stopping, monitor=early_stopping.monitor.replace("accuracy", "loss"), mode="auto"
+            )
         return early_stopping
 
     @staticmethod

@@ -31,11 +31,27 @@ class MnistConfig:
     cv_fold: int = 0  # which fold of the training split validates, 0..k-1
 
     def __post_init__(self):
-        require(self.source in MNIST_SOURCES, "source", f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}")
-        require(self.train_size is None or 0 < self.train_size <= 50000, "train_size", f"between 1 and 50000, got {self.train_size}")
-        require(not (self.train_on_validation and self.train_size), "train_on_validation", "cannot be combined with train_size")
+        require(
+            self.source in MNIST_SOURCES,
+            "source",
+            f"unknown source '{self.source}'; choose one of: {', '.join(MNIST_SOURCES)}",
+        )
+        require(
+            self.train_size is None or 0 < self.train_size <= 50000,
+            "train_size",
+            f"between 1 and 50000, got {self.train_size}",
+        )
+        require(
+            not (self.train_on_validation and self.train_size),
+            "train_on_validation",
+            "cannot be combined with train_size",
+        )
         check_folds(self.cv_folds, self.cv_fold)
-        require(not (self.cv_folds and self.expanded), "cv_folds", "cannot be combined with expanded (shifted copies of a validation image would train)")
+        require(
+            not (self.cv_folds and self.expanded),
+            "cv_folds",
+            "cannot be combined with expanded (shifted copies of a validation image would train)",
+        )
 
     def shape(self):
         """(input shape, number of classes), known without loading anything."""
@@ -64,7 +80,9 @@ class SyntheticConfig:
             require(getattr(self, key) >= 1, key, f"at least 1, got {getattr(self, key)}")
         require(self.noise >= 0, "noise", f"must be >= 0, got {self.noise}")
         check_folds(self.cv_folds, self.cv_fold)
-        require(self.cv_folds <= self.train_size, "cv_folds", f"at most train_size ({self.train_size}), got {self.cv_folds}")
+        require(
+            self.cv_folds <= self.train_size, "cv_folds", f"at most train_size ({self.train_size}), got {self.cv_folds}"
+        )
 
     def shape(self):
         return (1, self.image_size, self.image_size), self.num_classes

@@ -56,7 +56,11 @@ class AdagradConfig:
     def __post_init__(self):
         _check_lr(self.lr)
         require(self.lr_decay >= 0, "lr_decay", f"must be >= 0, got {self.lr_decay}")
-        require(self.initial_accumulator_value >= 0, "initial_accumulator_value", f"must be >= 0, got {self.initial_accumulator_value}")
+        require(
+            self.initial_accumulator_value >= 0,
+            "initial_accumulator_value",
+            f"must be >= 0, got {self.initial_accumulator_value}",
+        )
         _check_eps(self.eps)
 
 

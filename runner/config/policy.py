@@ -25,40 +25,58 @@ from runner.paths import CONF_DIR
 
 # Everything Hydra may instantiate from a config: the launchers, sweepers, samplers and
 # callbacks that runner documents (conf/hydra/, docs/cluster.md, experiments/search_lr_l2.yaml).
-HYDRA_TARGETS = frozenset({
-    "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
-    "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-    "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
-    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
-    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
-    "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
-    "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper",
-    "optuna.samplers.TPESampler",
-    "optuna.samplers.RandomSampler",
-    "optuna.samplers.CmaEsSampler",
-    "optuna.samplers.GridSampler",
-    "optuna.samplers.NSGAIISampler",
-    "optuna.samplers.MOTPESampler",
-    "hydra.experimental.callbacks.LogJobReturnCallback",
-    "runner.launch.sweep_manifest.SweepManifest",
-})
+HYDRA_TARGETS = frozenset(
+    {
+        "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+        "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+        "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+        "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+        "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+        "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
+        "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper",
+        "optuna.samplers.TPESampler",
+        "optuna.samplers.RandomSampler",
+        "optuna.samplers.CmaEsSampler",
+        "optuna.samplers.GridSampler",
+        "optuna.samplers.NSGAIISampler",
+        "optuna.samplers.MOTPESampler",
+        "hydra.experimental.callbacks.LogJobReturnCallback",
+        "runner.launch.sweep_manifest.SweepManifest",
+    }
+)
 # Keys with which Hydra's `instantiate` would call code with arguments of the config's choosing.
 CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # What logging.config.dictConfig may construct (`class`, `()`) and the streams `ext://` may name.
-LOGGING_CLASSES = frozenset({
-    "logging.StreamHandler", "logging.FileHandler", "logging.NullHandler", "logging.Formatter",
-    "logging.Filter", "colorlog.ColoredFormatter",
-})
+LOGGING_CLASSES = frozenset(
+    {
+        "logging.StreamHandler",
+        "logging.FileHandler",
+        "logging.NullHandler",
+        "logging.Formatter",
+        "logging.Filter",
+        "colorlog.ColoredFormatter",
+    }
+)
 LOGGING_STREAMS = frozenset({"ext://sys.stdout", "ext://sys.stderr"})
 LOGGING_NODES = ("job_logging", "hydra_logging")
 # Environment variables a config may set for its job (hydra.job.env_set): thread counts, which
 # GPUs, allocator and determinism settings. Not CUDA_INJECTION64_PATH, NCCL_NET_PLUGIN or
 # LD_PRELOAD, which make a library load; not RUNNER_*, which move where runs and caches go.
-ENV_NAMES = frozenset({
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-    "CUDA_LAUNCH_BLOCKING", "CUBLAS_WORKSPACE_CONFIG", "PYTORCH_CUDA_ALLOC_CONF", "NCCL_DEBUG",
-    "NCCL_P2P_DISABLE", "NCCL_IB_DISABLE", "NCCL_SOCKET_IFNAME",
-})
+ENV_NAMES = frozenset(
+    {
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_LAUNCH_BLOCKING",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "PYTORCH_CUDA_ALLOC_CONF",
+        "NCCL_DEBUG",
+        "NCCL_P2P_DISABLE",
+        "NCCL_IB_DISABLE",
+        "NCCL_SOCKET_IFNAME",
+    }
+)
 # Resolvers a config may use. Each returns a string or a reference to a node that is itself
 # checked; none parses a string into a new node (oc.decode, oc.create do).
 RESOLVERS = frozenset({"now", "runner_pid", "oc.env", "oc.select", "hydra", "runner_config_groups"})
@@ -84,7 +102,10 @@ def check_resolvers(plain: dict) -> None:
             continue
         for name in RESOLVER_USE.findall(value):
             if name not in RESOLVERS:
-                raise ConfigError(where, f"the resolver '{name}' is refused in configs (it could turn text into code to run); allowed: {', '.join(sorted(RESOLVERS))}")
+                raise ConfigError(
+                    where,
+                    f"the resolver '{name}' is refused in configs (it could turn text into code to run); allowed: {', '.join(sorted(RESOLVERS))}",
+                )
 
 
 def check_hydra(hydra: DictConfig) -> None:
@@ -117,16 +138,25 @@ def resolved_hydra(hydra: DictConfig) -> dict:
 def _check_hydra_plain(plain: dict) -> None:
     for where, key, value in walk(plain, "hydra"):
         if key == "_target_" and not (isinstance(value, str) and value in HYDRA_TARGETS):
-            raise ConfigError(where, f"'{value}' is not a launcher, sweeper or callback that runner offers; allowed here: {', '.join(_targets_for(where))}")
+            raise ConfigError(
+                where,
+                f"'{value}' is not a launcher, sweeper or callback that runner offers; allowed here: {', '.join(_targets_for(where))}",
+            )
         if key in CODE_KEYS[1:]:
             raise ConfigError(where, f"'{key}' is refused: configs cannot pass arguments to code")
         logging = where.startswith(tuple(f"hydra.{node}." for node in LOGGING_NODES))
         if logging and key in ("class", "()") and not (isinstance(value, str) and value in LOGGING_CLASSES):
-            raise ConfigError(where, f"'{value}' is not a logging class runner allows; allowed: {', '.join(sorted(LOGGING_CLASSES))}")
+            raise ConfigError(
+                where, f"'{value}' is not a logging class runner allows; allowed: {', '.join(sorted(LOGGING_CLASSES))}"
+            )
         if isinstance(value, str) and value.startswith("ext://") and value not in LOGGING_STREAMS:
-            raise ConfigError(where, f"'{value}' is refused: ext:// may name only {' or '.join(sorted(LOGGING_STREAMS))}")
+            raise ConfigError(
+                where, f"'{value}' is refused: ext:// may name only {' or '.join(sorted(LOGGING_STREAMS))}"
+            )
         if where.startswith("hydra.job.env_set.") and where.count(".") == 3 and str(key) not in ENV_NAMES:
-            raise ConfigError(where, f"configs may set only these environment variables: {', '.join(sorted(ENV_NAMES))}")
+            raise ConfigError(
+                where, f"configs may set only these environment variables: {', '.join(sorted(ENV_NAMES))}"
+            )
     _check_job_name(plain)
 
 
@@ -140,7 +170,10 @@ def _targets_for(where: str):
 def _check_job_name(plain: dict) -> None:
     name = (plain.get("job") or {}).get("name")
     if isinstance(name, str) and "${" not in name and not JOB_NAME.fullmatch(name):
-        raise ConfigError("hydra.job.name", f"1 to 64 letters, digits, '_', '-' or '.' (it names the log file), got '{name[:40]}{'...' if len(name) > 40 else ''}'")
+        raise ConfigError(
+            "hydra.job.name",
+            f"1 to 64 letters, digits, '_', '-' or '.' (it names the log file), got '{name[:40]}{'...' if len(name) > 40 else ''}'",
+        )
 
 
 # ---------------------------------------------------------------- paths
@@ -163,9 +196,14 @@ def check_paths(cfg: DictConfig, multirun: bool) -> None:
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     folder = _resolved(hydra, key.partition(".")[2])
     if not folder or not str(folder).strip():
-        raise ConfigError(key, "empty: a run needs a folder of its own (leave the key out for a fresh folder under RUNNER_OUTPUTS)")
+        raise ConfigError(
+            key, "empty: a run needs a folder of its own (leave the key out for a fresh folder under RUNNER_OUTPUTS)"
+        )
     if not inside(folder, root):
-        raise ConfigError(key, f"'{folder}' is outside the outputs folder {root}; runs and sweeps go inside it (set RUNNER_OUTPUTS=<folder> to move it)")
+        raise ConfigError(
+            key,
+            f"'{folder}' is outside the outputs folder {root}; runs and sweeps go inside it (set RUNNER_OUTPUTS=<folder> to move it)",
+        )
     if multirun:
         _check_inside(cfg, "sweep.subdir", os.path.realpath(folder), "the sweep folder")
     if OmegaConf.select(hydra, "output_subdir") is not None:
@@ -200,7 +238,10 @@ def _check_log_files(resolved: dict) -> None:
     for node in LOGGING_NODES:
         for where, key, value in walk(resolved.get(node) or {}, f"hydra.{node}"):
             if key == "filename" and not inside(str(value), Path(RUN_FOLDER)):
-                raise ConfigError(where, f"log files stay in the run folder: ${{hydra.runtime.output_dir}}/<name> without '..' (got '{value}')")
+                raise ConfigError(
+                    where,
+                    f"log files stay in the run folder: ${{hydra.runtime.output_dir}}/<name> without '..' (got '{value}')",
+                )
 
 
 LAUNCHER_FOLDERS = ("submitit_folder", "temp_folder")
@@ -211,7 +252,10 @@ def check_parallel_jobs(hydra: DictConfig) -> None:
     n_jobs = OmegaConf.select(hydra, "launcher.n_jobs", default=None)
     most = 4 * (os.cpu_count() or 1)
     if isinstance(n_jobs, int) and not (n_jobs == -1 or 1 <= n_jobs <= most):
-        raise ConfigError("hydra.launcher.n_jobs", f"-1 (one per core) or 1 to {most} (4 x this machine's {os.cpu_count()} cores), got {n_jobs}")
+        raise ConfigError(
+            "hydra.launcher.n_jobs",
+            f"-1 (one per core) or 1 to {most} (4 x this machine's {os.cpu_count()} cores), got {n_jobs}",
+        )
 
 
 def _check_launcher_folders(launcher: dict, root: Path) -> None:
@@ -230,7 +274,10 @@ def check_launcher_setup(hydra: DictConfig) -> None:
         return
     own = OmegaConf.load(CONF_DIR / "hydra" / "launcher" / "slurm.yaml").get("setup")
     if OmegaConf.to_container(setup, resolve=False) != OmegaConf.to_container(own, resolve=False):
-        raise ConfigError("hydra.launcher.setup", "shell lines for SLURM jobs cannot come from a config; run `module load ...` or activate the environment before `runner train` (the jobs inherit it)")
+        raise ConfigError(
+            "hydra.launcher.setup",
+            "shell lines for SLURM jobs cannot come from a config; run `module load ...` or activate the environment before `runner train` (the jobs inherit it)",
+        )
 
 
 def check_sweeper_storage(hydra: DictConfig, root: Path) -> None:
@@ -240,18 +287,43 @@ def check_sweeper_storage(hydra: DictConfig, root: Path) -> None:
         return
     path = str(storage).removeprefix("sqlite:///")
     if not str(storage).startswith("sqlite:///") or not inside(path, root):
-        raise ConfigError("hydra.sweeper.storage", f"'{storage}' is refused: use sqlite:///<file inside {root}>, or leave it null (in memory)")
+        raise ConfigError(
+            "hydra.sweeper.storage",
+            f"'{storage}' is refused: use sqlite:///<file inside {root}>, or leave it null (in memory)",
+        )
 
 
 # sbatch directives a config may add (hydra.launcher.additional_parameters): scheduling only,
 # not --output/--chdir (files anywhere) or --prolog-like options (scripts to run).
-SBATCH_PARAMETERS = frozenset({"requeue", "qos", "account", "constraint", "exclusive", "reservation", "nodelist", "exclude", "gres", "time", "mail_type", "mail_user", "comment", "partition"})
+SBATCH_PARAMETERS = frozenset(
+    {
+        "requeue",
+        "qos",
+        "account",
+        "constraint",
+        "exclusive",
+        "reservation",
+        "nodelist",
+        "exclude",
+        "gres",
+        "time",
+        "mail_type",
+        "mail_user",
+        "comment",
+        "partition",
+    }
+)
 
 
 def check_sbatch_options(hydra: DictConfig) -> None:
     extra = OmegaConf.select(hydra, "launcher.additional_parameters", default=None) or {}
     for key in extra:
         if key not in SBATCH_PARAMETERS:
-            raise ConfigError(f"hydra.launcher.additional_parameters.{key}", f"not an sbatch option a config may set; allowed: {', '.join(sorted(SBATCH_PARAMETERS))}")
+            raise ConfigError(
+                f"hydra.launcher.additional_parameters.{key}",
+                f"not an sbatch option a config may set; allowed: {', '.join(sorted(SBATCH_PARAMETERS))}",
+            )
     if OmegaConf.select(hydra, "launcher.srun_args", default=None):
-        raise ConfigError("hydra.launcher.srun_args", "srun options cannot come from a config (some run scripts); leave it empty")
+        raise ConfigError(
+            "hydra.launcher.srun_args", "srun options cannot come from a config (some run scripts); leave it empty"
+        )

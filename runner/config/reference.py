@@ -29,5 +29,9 @@ class ReferenceConfig:
     compare_with: Optional[str] = None  # a row to set this one beside when it has no number
 
     def __post_init__(self):
-        require(self.metric in REFERENCE_METRICS, "metric", f"choose one of: {', '.join(REFERENCE_METRICS)} (got '{self.metric}')")
+        require(
+            self.metric in REFERENCE_METRICS,
+            "metric",
+            f"choose one of: {', '.join(REFERENCE_METRICS)} (got '{self.metric}')",
+        )
         require(self.seeds >= 1, "seeds", f"at least 1, got {self.seeds}")

@@ -13,7 +13,9 @@ DROPOUT_STYLES = ("inverted", "scale_at_test")
 class RegularizationConfig:
     # L2 weight decay (optimizer parameter groups)
     l2: float = 0.0
-    l2_convention: str = "pytorch"  # pytorch: decay = l2; per_example: l2 / n_train; per_batch: l2 * batch_size / n_train
+    l2_convention: str = (
+        "pytorch"  # pytorch: decay = l2; per_example: l2 / n_train; per_batch: l2 * batch_size / n_train
+    )
     l2_biases: bool = False
     # L1 penalty l1 * sum|w| on weights, added to each batch's (mean) loss
     l1: float = 0.0
@@ -35,14 +37,33 @@ class RegularizationConfig:
     label_smoothing: float = 0.0  # cross_entropy (and the one-hot losses): target (1 - s) * onehot + s / classes
 
     def __post_init__(self):
-        for key in ("l2", "l1", "max_norm", "clip_grad_norm", "clip_grad_value", "input_noise", "weight_noise", "augment_rotate"):
+        for key in (
+            "l2",
+            "l1",
+            "max_norm",
+            "clip_grad_norm",
+            "clip_grad_value",
+            "input_noise",
+            "weight_noise",
+            "augment_rotate",
+        ):
             value = getattr(self, key)
             require(value >= 0, key, f"must be >= 0 (0 = off), got {value}")
-        require(self.l2_convention in L2_CONVENTIONS, "l2_convention", f"unknown convention '{self.l2_convention}'; choose one of: {', '.join(L2_CONVENTIONS)}")
+        require(
+            self.l2_convention in L2_CONVENTIONS,
+            "l2_convention",
+            f"unknown convention '{self.l2_convention}'; choose one of: {', '.join(L2_CONVENTIONS)}",
+        )
         for key in ("dropout", "input_dropout"):
             rate = getattr(self, key)
             require(0 <= rate < 1, key, f"a drop probability in [0, 1), got {rate}")
-        require(self.dropout_style in DROPOUT_STYLES, "dropout_style", f"unknown style '{self.dropout_style}'; choose one of: {', '.join(DROPOUT_STYLES)}")
-        require(self.augment_shift >= 0, "augment_shift", f"a number of pixels >= 0 (0 = off), got {self.augment_shift}")
+        require(
+            self.dropout_style in DROPOUT_STYLES,
+            "dropout_style",
+            f"unknown style '{self.dropout_style}'; choose one of: {', '.join(DROPOUT_STYLES)}",
+        )
+        require(
+            self.augment_shift >= 0, "augment_shift", f"a number of pixels >= 0 (0 = off), got {self.augment_shift}"
+        )
         require(self.augment_rotate <= 180, "augment_rotate", f"degrees in [0, 180], got {self.augment_rotate}")
         require(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")

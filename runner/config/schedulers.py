@@ -67,7 +67,11 @@ class PlateauConfig:
         require(0 < self.factor < 1, "factor", f"a factor in (0, 1), got {self.factor}")
         require(self.patience >= 0, "patience", f"must be >= 0, got {self.patience}")
         require(self.threshold >= 0, "threshold", f"must be >= 0, got {self.threshold}")
-        require(self.threshold_mode in ("rel", "abs"), "threshold_mode", f"choose one of: rel, abs (got '{self.threshold_mode}')")
+        require(
+            self.threshold_mode in ("rel", "abs"),
+            "threshold_mode",
+            f"choose one of: rel, abs (got '{self.threshold_mode}')",
+        )
         require(self.cooldown >= 0, "cooldown", f"must be >= 0, got {self.cooldown}")
         require(self.min_lr >= 0, "min_lr", f"must be >= 0, got {self.min_lr}")
 
@@ -85,7 +89,11 @@ class HalvingConfig:
     def __post_init__(self):
         _check_monitor(self.monitor, self.mode)
         require(self.patience >= 1, "patience", f"at least 1 epoch, got {self.patience}")
-        require(self.max_halvings is None or self.max_halvings >= 1, "max_halvings", f"null or at least 1, got {self.max_halvings}")
+        require(
+            self.max_halvings is None or self.max_halvings >= 1,
+            "max_halvings",
+            f"null or at least 1, got {self.max_halvings}",
+        )
         require(0 < self.factor < 1, "factor", f"a factor in (0, 1), got {self.factor}")
         require(self.min_delta >= 0, "min_delta", f"must be >= 0, got {self.min_delta}")
 

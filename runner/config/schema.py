@@ -39,21 +39,34 @@ NOT_CAPTURABLE = {
     "trainer.strategy=ddp": "DistributedDataParallel's gradient all-reduce is not captured here",
     "regularization.weight_noise": "weight noise keeps Python-side copies of the clean weights from step to step",
 }
-MEMBER_GROUPS = {"data": DATA_MEMBERS, "model": MODEL_MEMBERS, "optimizer": OPTIMIZER_MEMBERS, "scheduler": SCHEDULER_MEMBERS}
+MEMBER_GROUPS = {
+    "data": DATA_MEMBERS,
+    "model": MODEL_MEMBERS,
+    "optimizer": OPTIMIZER_MEMBERS,
+    "scheduler": SCHEDULER_MEMBERS,
+}
 
 
 def check_speed_options(run: dict) -> None:
     """trainer.compile or cuda_graphs with what they cannot run: one line naming it."""
     trainer = run["trainer"]
     contractive = getattr(run["model"], "variant", None) == "contractive"
-    require(not (trainer.compile and contractive), "trainer.compile", "cannot compile a contractive autoencoder: its penalty differentiates the encoder twice (double backward), which torch.compile does not support; set trainer.compile=false")
+    require(
+        not (trainer.compile and contractive),
+        "trainer.compile",
+        "cannot compile a contractive autoencoder: its penalty differentiates the encoder twice (double backward), which torch.compile does not support; set trainer.compile=false",
+    )
     if not trainer.cuda_graphs:
         return
     in_use = {f"optimizer={run['optimizer'].name}", f"trainer.strategy={trainer.strategy}"}
     if run["regularization"].weight_noise:
         in_use.add("regularization.weight_noise")
     for what, why in NOT_CAPTURABLE.items():
-        require(what not in in_use, "trainer.cuda_graphs", f"cannot capture a training step with {what}: {why}; set trainer.cuda_graphs=false")
+        require(
+            what not in in_use,
+            "trainer.cuda_graphs",
+            f"cannot capture a training step with {what}: {why}; set trainer.cuda_graphs=false",
+        )
 
 
 @dataclass
@@ -121,7 +134,11 @@ def check_plain_data(cfg: DictConfig) -> None:
                     + _builder_hint(str(top)),
                 )
             if value == "???":
-                raise ConfigError(where, "a required value is not set (???): give it one in the experiment file or on the command line, e.g. " + f"`{where.split('[')[0]}=...`")
+                raise ConfigError(
+                    where,
+                    "a required value is not set (???): give it one in the experiment file or on the command line, e.g. "
+                    + f"`{where.split('[')[0]}=...`",
+                )
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(where, f"a finite number, got {value}")
 
@@ -140,7 +157,9 @@ def _unknown_key(err: ConfigKeyError, group: str) -> Optional[ConfigError]:
         return None
     key = key if key.startswith(f"{group}.") else f"{group}.{key}"
     parent = key.rpartition(".")[0]
-    return ConfigError(key, f"unknown key '{err.key}'; valid keys of {parent}: {', '.join(sorted(f.name for f in fields(schema)))}")
+    return ConfigError(
+        key, f"unknown key '{err.key}'; valid keys of {parent}: {', '.join(sorted(f.name for f in fields(schema)))}"
+    )
 
 
 def validate(cfg: DictConfig) -> RunConfig:
@@ -166,10 +185,16 @@ def validate(cfg: DictConfig) -> RunConfig:
     known = set(RunConfig.__dataclass_fields__) | {"hydra"}
     for key in cfg:
         require(key in known, key, f"unknown top-level key; valid keys: {', '.join(sorted(known - {'hydra'}))}")
-    require(isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(sorted(LOSS_NAMES))} (got {cfg.loss!r})")
+    require(
+        isinstance(cfg.loss, str), "loss", f"a loss name, one of: {', '.join(sorted(LOSS_NAMES))} (got {cfg.loss!r})"
+    )
     check_name(LOSS_KIND, cfg.loss, LOSS_NAMES, "loss")
     # L-BFGS's line search and stopping tests read the loss, which differs between ranks: they would desynchronise.
-    require(not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"), "trainer.strategy", "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single")
+    require(
+        not (values["trainer"].strategy == "ddp" and values["optimizer"].name == "lbfgs"),
+        "trainer.strategy",
+        "ddp cannot drive optimizer=lbfgs; use another optimizer, or strategy=single",
+    )
     check_speed_options(values)
     # Keras-style data validates on the test set: the "best" epoch would be picked by its test score.
     require(
@@ -178,7 +203,9 @@ def validate(cfg: DictConfig) -> RunConfig:
         "data.train_on_validation=true validates on the test set, so the best epoch would be chosen by its test score"
         " and the reported test result flattered: set early_stopping.restore_best=false (test the final weights, as Keras does)",
     )
-    require(isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}")
+    require(
+        isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}"
+    )
     reference = None
     if cfg.get("reference") is not None:
         try:

@@ -85,6 +85,8 @@ def busy_cores_advice(torch_threads: int, cores: int, busy: float) -> str:
     idle = max(1, cores - int(busy + 0.5))
     if torch_threads <= idle:
         return ""
-    return (f"other work keeps {busy:.1f} of {cores} cores busy (measured over {WINDOW_S:g} s): torch's {torch_threads} threads "
-            f"would wait on each other for cores other work holds, which can make epochs several times slower; "
-            f"trainer.threads={idle} fits the idle cores")
+    return (
+        f"other work keeps {busy:.1f} of {cores} cores busy (measured over {WINDOW_S:g} s): torch's {torch_threads} threads "
+        f"would wait on each other for cores other work holds, which can make epochs several times slower; "
+        f"trainer.threads={idle} fits the idle cores"
+    )

@@ -40,8 +40,8 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from runner.config import policy as config_policy
 from runner.build.device import resolve_device
+from runner.config import policy as config_policy
 
 log = logging.getLogger("runner")
 
@@ -173,7 +173,9 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return model
     if rank() > 0:
         torch.manual_seed(int(torch.randint(2**62, (1,))) + rank())
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None
+    )
 
 
 def shard(order: torch.Tensor) -> torch.Tensor:
@@ -204,7 +206,9 @@ def reduce_metrics(metrics: dict, count: int) -> dict:
     if not active():
         return metrics
     keys = [key for key, value in metrics.items() if value is not None]
-    sums = torch.tensor([float(count)] + [metrics[key] * count for key in keys], dtype=torch.float64, device=_comm_device())
+    sums = torch.tensor(
+        [float(count)] + [metrics[key] * count for key in keys], dtype=torch.float64, device=_comm_device()
+    )
     dist.all_reduce(sums)
     total, *summed = sums.tolist()
     return {**metrics, **{key: value / total for key, value in zip(keys, summed)}}

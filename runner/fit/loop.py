@@ -17,19 +17,19 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from runner.fit import cpu_threads, distributed, signals, speed
-from runner.record.checkpoint import save_checkpoint
-from runner.config.schema import RunConfig
 from runner.build.assemble import assemble
 from runner.build.data import Split, batches
 from runner.build.device import resolve_device
 from runner.build.early_stopping import EarlyStoppingConfig
 from runner.build.evaluation import split_metrics
 from runner.build.layout import default_dtype
-from runner.fit.environment import git_commit, machine, seed_everything, versions
-from runner.paths import CONF_DIR
-from runner.fit.resume import ResumePoint, restore
 from runner.config.metric_names import EPOCH, LR, SECONDS, metric_name
+from runner.config.schema import RunConfig
+from runner.fit import cpu_threads, distributed, signals, speed
+from runner.fit.environment import git_commit, machine, seed_everything, versions
+from runner.fit.resume import ResumePoint, restore
+from runner.paths import CONF_DIR
+from runner.record.checkpoint import save_checkpoint
 from runner.record.results import Results, split_entry, status_of
 from runner.record.run_folder import RunFolder
 from runner.record.run_log import RunLog
@@ -54,17 +54,23 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     cpu_threads.set_threads(trainer.threads, device)
     seed_everything(cfg.seed, trainer.deterministic)
 
-    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = assemble(cfg, device, distributed.world_size())  # runner/build/assemble.py
+    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = assemble(
+        cfg, device, distributed.world_size()
+    )  # runner/build/assemble.py
     n_params = sum(p.numel() for p in model.parameters())
     log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
     log.info(stopper.describe(trainer.epochs))
     if notice := epochs_notice(cfg, overrides):
         log.info(notice)
-    resumed = restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
+    resumed = (
+        restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
+    )
     if stopper.divergence_factor and stopper.initial_loss is None:  # a resumed run keeps the one its checkpoint holds
         stopper.initial_loss = initial_training_loss(model, task, data.train, loss_fn, trainer.eval_batch_size)
     run_log = RunLog(run_dir, hparams, rows=resumed.rows) if distributed.is_main() else distributed.Silent()
-    trained = distributed.wrap(model, device)  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
+    trained = distributed.wrap(
+        model, device
+    )  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
     step = make_step(trained, task, loss_fn, optimizer, hooks, trainer, device)  # after restore (see make_step)
 
     best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
@@ -76,7 +82,9 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
             tick = time.perf_counter()
             mid_epoch = True
             try:
-                train_metrics = train_epoch(trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}", stopper=stopper)
+                train_metrics = train_epoch(
+                    trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}", stopper=stopper
+                )
             except Diverged as diverged:
                 # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
                 stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
@@ -87,7 +95,11 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
                 EPOCH: epoch,
                 **prefixed("train", train_metrics),
                 **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
-                **(prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)) if trainer.test_every_epoch else {}),
+                **(
+                    prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size))
+                    if trainer.test_every_epoch
+                    else {}
+                ),
                 LR: optimizer.param_groups[0]["lr"],
                 SECONDS: round(seconds, 4),
             }
@@ -100,7 +112,9 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
             schedule_done = scheduler.step(row)
             if trainer.checkpoints and distributed.is_main():
                 elapsed = resumed.elapsed_s + time.perf_counter() - started
-                save_checkpoint(run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved, elapsed_s=elapsed)
+                save_checkpoint(
+                    run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved, elapsed_s=elapsed
+                )
             if distributed.active():
                 signals.check_across_ranks(distributed.max_over_ranks)
             if epoch < trainer.epochs and distributed.agree(stopper.should_stop):  # rank 0's clock decides a time limit
@@ -115,11 +129,15 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
         # Graceful: checkpoints/last.pt holds the last whole epoch (trainer.resume=auto continues
         # from it); test the best weights and write results.json. A second Ctrl-C quits at once.
         stop_reason = "interrupted"
-        log.warning("interrupted: testing the best weights so far and writing results.json (Ctrl-C again quits at once)")
+        log.warning(
+            "interrupted: testing the best weights so far and writing results.json (Ctrl-C again quits at once)"
+        )
     except signals.Preempted as preempted:
         # SLURM's notice of a time limit or preemption: the same graceful stop; signals.finish requeues.
         stop_reason = "preempted"
-        log.warning(f"preempted ({preempted}): testing the best weights so far and writing results.json; trainer.resume=auto continues")
+        log.warning(
+            f"preempted ({preempted}): testing the best weights so far and writing results.json; trainer.resume=auto continues"
+        )
     finally:
         signals.restore()  # the usual handlers again: a second signal quits at once, like a second Ctrl-C
 
@@ -136,7 +154,10 @@ def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     elif row and not mid_epoch:
         tested_epoch, tested_row = row[EPOCH], row
     else:  # stopped inside an epoch: no whole-epoch training loss for these weights; validate them now
-        tested_epoch, tested_row = None, prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size))
+        tested_epoch, tested_row = (
+            None,
+            prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
+        )
     which = f"epoch {tested_epoch} weights" if tested_epoch else "weights from inside the last epoch"
     log.info(f"test {format_metrics(test_metrics)} ({which})")
 
@@ -215,7 +236,9 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
     return speed.CudaGraphStep(step, optimizer, trainer.batch_size) if trainer.cuda_graphs else step
 
 
-def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str, stopper=None) -> dict:
+def train_epoch(
+    model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str, stopper=None
+) -> dict:
     """One pass over the training set, in a fresh random order (or in order with
     trainer.shuffle=false), one `step` (make_step) per batch. Nothing here waits for the
     device: per-step records stay tensors and the epoch's metrics are computed once at the end.
@@ -238,13 +261,21 @@ def train_epoch(model, step: Callable, task, split: Split, loss_fn, trainer, ord
     metrics = distributed.reduce_metrics(task.summarise(records, split, perm, loss_fn), len(perm))
     loss = metrics["loss"]
     if not math.isfinite(loss):
-        raise Diverged(f"training loss became {loss}", loss, next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None))
+        raise Diverged(
+            f"training loss became {loss}",
+            loss,
+            next((i + 1 for i, r in enumerate(records) if not torch.isfinite(r).all()), None),
+        )
     if stopper is not None and stopper.exploded(loss):
         limit = stopper.explosion_limit()
         losses = task.batch_losses(records, split, perm, loss_fn, trainer.batch_size)
         first_over = next((i + 1 for i, batch_loss in enumerate(losses) if not batch_loss <= limit), None)
-        raise Diverged(f"training loss {loss:.4g} is over {limit:.4g} (trainer.divergence_factor {stopper.divergence_factor:g} "
-                       f"x {stopper.initial_loss:.4g}, the loss before the first step), first over it", loss, first_over)
+        raise Diverged(
+            f"training loss {loss:.4g} is over {limit:.4g} (trainer.divergence_factor {stopper.divergence_factor:g} "
+            f"x {stopper.initial_loss:.4g}, the loss before the first step), first over it",
+            loss,
+            first_over,
+        )
     return metrics
 
 
@@ -267,13 +298,17 @@ def epochs_notice(cfg: RunConfig, overrides) -> str:
     """One line when trainer.epochs was chosen (command line or experiment file) while the default
     early stopping may end the run sooner (a 20-epoch recipe once stopped silently at epoch 14)."""
     stopping, keys = cfg.early_stopping, {override_key(o) for o in overrides}
-    chose_stopping = any(k.split(".")[0] == "early_stopping" for k in keys) or stopping != EarlyStoppingConfig(**default_member("early_stopping"))
+    chose_stopping = any(k.split(".")[0] == "early_stopping" for k in keys) or stopping != EarlyStoppingConfig(
+        **default_member("early_stopping")
+    )
     if stopping.policy == "none" or chose_stopping or cfg.trainer.epochs <= stopping.patience:
         return ""  # (with no more epochs than the patience, the rule cannot end the run early)
     if "trainer.epochs" not in keys and cfg.trainer.epochs == default_member("trainer").get("epochs"):
         return ""
-    return (f"notice: trainer.epochs={cfg.trainer.epochs}, but the default early stopping ends the run after "
-            f"{max(stopping.patience, 1)} epochs without improvement of {stopping.monitor}; early_stopping=none trains all {cfg.trainer.epochs}")
+    return (
+        f"notice: trainer.epochs={cfg.trainer.epochs}, but the default early stopping ends the run after "
+        f"{max(stopping.patience, 1)} epochs without improvement of {stopping.monitor}; early_stopping=none trains all {cfg.trainer.epochs}"
+    )
 
 
 @torch.inference_mode()

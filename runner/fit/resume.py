@@ -81,7 +81,10 @@ def _load_training_state(state: dict, path: Path, optimizer, scheduler, stopper)
         scheduler.load_state_dict(state.get("scheduler", {}))
         stopper.load_state_dict(state["early_stopping"])
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise CheckpointError(path, f"its schedule or early-stopping state does not fit this run ({err!r}): written with another config or runner version") from None
+        raise CheckpointError(
+            path,
+            f"its schedule or early-stopping state does not fit this run ({err!r}): written with another config or runner version",
+        ) from None
 
 
 LAST_KEYS = ("epoch", "model", "optimizer", "early_stopping", "rng")
@@ -98,9 +101,13 @@ def _readable_last(last: Path) -> Optional[dict]:
     fallback, fallback_problem = _load(previous, LAST_KEYS)
     where = f"{last.parent.name}/{last.name}"
     if fallback is not None:
-        log.warning(f"{where} is unreadable ({problem}): resuming from {previous.name} instead (epoch {fallback['epoch']}; the epochs after it are redone)")
+        log.warning(
+            f"{where} is unreadable ({problem}): resuming from {previous.name} instead (epoch {fallback['epoch']}; the epochs after it are redone)"
+        )
         return fallback
-    log.warning(f"{where} is unreadable ({problem}) and so is {previous.name} ({fallback_problem}): starting this run over")
+    log.warning(
+        f"{where} is unreadable ({problem}) and so is {previous.name} ({fallback_problem}): starting this run over"
+    )
     return None
 
 
@@ -112,7 +119,9 @@ def _best_weights(best: Path, epoch: int) -> Optional[dict]:
         if state is not None and state["epoch"] == epoch:
             return state["model"]
         problems.append(f"{path.name}: {problem or 'holds epoch ' + str(state['epoch'])}")
-    log.warning(f"no checkpoint holds the weights of the best epoch {epoch} ({'; '.join(problems)}): the test uses the last weights unless a later epoch is better")
+    log.warning(
+        f"no checkpoint holds the weights of the best epoch {epoch} ({'; '.join(problems)}): the test uses the last weights unless a later epoch is better"
+    )
     return None
 
 
@@ -135,7 +144,10 @@ def _rows_up_to(run: RunFolder, epoch: int) -> List[dict]:
     rows = [row for row in run.metric_rows() if row[EPOCH] <= epoch]  # a row that does not parse: RunFault
     if [row[EPOCH] for row in rows] != list(range(1, epoch + 1)):
         held = ", ".join(str(row[EPOCH]) for row in rows) or "none"
-        raise RunFault(f"{run.metrics_file}: holds epochs {held} up to the checkpoint's epoch {epoch}, not 1 to {epoch}; repair it, or move the folder away to start over", 2)
+        raise RunFault(
+            f"{run.metrics_file}: holds epochs {held} up to the checkpoint's epoch {epoch}, not 1 to {epoch}; repair it, or move the folder away to start over",
+            2,
+        )
     return rows
 
 
@@ -159,7 +171,9 @@ def expand_resume_folder(args: List[str], multirun: bool) -> List[str]:
         raise ResumeFolderError("trainer.resume=<run dir> continues one run; for a sweep use trainer.resume=auto")
     run = RunFolder(folder)
     if not run.checkpoint("last").exists() and not run.results_file.exists():
-        raise ResumeFolderError(f"trainer.resume: {folder} holds no run to continue (no checkpoints/last.pt); choose never, auto or a run folder")
+        raise ResumeFolderError(
+            f"trainer.resume: {folder} holds no run to continue (no checkpoints/last.pt); choose never, auto or a run folder"
+        )
     try:
         # Untrusted (the folder may be someone else's): strings only here, then runner/cli.py puts them
         # through the same preflight check as the command line (code-naming keys, escaping paths).

@@ -117,7 +117,9 @@ def _handle(signum, frame) -> None:
     name = signal.Signals(signum).name
     if _received is None:
         _received = signum
-        log.warning(f"{name} received: stopping after this training step (checkpoints/last.pt holds the last whole epoch)")
+        log.warning(
+            f"{name} received: stopping after this training step (checkpoints/last.pt holds the last whole epoch)"
+        )
     else:
         if signum in REQUEUE_SIGNALS and _received not in REQUEUE_SIGNALS:
             _received = signum  # SIGTERM then USR1/USR2: the job asked to come back wins
@@ -133,4 +135,6 @@ def _requeue(job_id: str) -> None:
     if done.returncode == 0:
         log.warning(f"requeued SLURM job {job_id}: it continues from checkpoints/last.pt with trainer.resume=auto")
     else:
-        log.warning(f"could not requeue SLURM job {job_id} (is it submitted with --requeue?): {(done.stderr or done.stdout).strip()}")
+        log.warning(
+            f"could not requeue SLURM job {job_id} (is it submitted with --requeue?): {(done.stderr or done.stdout).strip()}"
+        )

@@ -17,15 +17,21 @@ from torch import nn
 
 from runner.errors import ConfigError
 
-
 # ---------------------------------------------------------------- checks that need the device
 
 
 def check_device(trainer, device: torch.device) -> None:
     """What the config alone cannot tell (trainer.cuda_graphs is checked with the config)."""
-    if trainer.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
+    if (
+        trainer.precision == "bf16"
+        and device.type == "cuda"
+        and not torch.cuda.is_bf16_supported(including_emulation=False)
+    ):
         name = torch.cuda.get_device_name(device)
-        raise ConfigError("trainer.precision", f"bf16 needs a GPU with bfloat16 support (compute capability 8.0 or later), and {name} has none; use trainer.precision=fp32")
+        raise ConfigError(
+            "trainer.precision",
+            f"bf16 needs a GPU with bfloat16 support (compute capability 8.0 or later), and {name} has none; use trainer.precision=fp32",
+        )
 
 
 # ---------------------------------------------------------------- the forward pass: compile, bf16

@@ -24,17 +24,16 @@ from hydra.errors import HydraException
 from hydra.types import HydraContext, RunMode
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from runner.fit import distributed
-
-from runner.record import run_guard, run_lock
 from runner.config.schema import validate
 from runner.errors import CheckpointError, ConfigError, RunFault
+from runner.fit import distributed
+from runner.fit.loop import fit
 from runner.io import atomic_write_text
-from runner.paths import CONF_DIR
 from runner.launch.compose import CONFIG_NAME, VERSION_BASE, hydra_app
 from runner.launch.hydra_internals import Callbacks, replace_config_writer
 from runner.launch.startup import import_run_modules
-from runner.fit.loop import fit
+from runner.paths import CONF_DIR
+from runner.record import run_guard, run_lock
 
 
 def config_groups() -> str:
@@ -190,7 +189,11 @@ def train_job(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     key = "hydra.sweep.dir" if hydra_cfg.mode == RunMode.MULTIRUN else "hydra.run.dir"
-    with folder_lock(output_dir, key), distributed.process_group(run_cfg.trainer), labelled_lines(sweep_label(hydra_cfg)):  # process group: ddp under torchrun
+    with (
+        folder_lock(output_dir, key),
+        distributed.process_group(run_cfg.trainer),
+        labelled_lines(sweep_label(hydra_cfg)),
+    ):  # process group: ddp under torchrun
         if distributed.launched_rank() == 0:
             run_guard.start_over_if_asked(run_cfg.trainer, output_dir)
         run_dir = distributed.from_main(output_dir)  # every rank works in rank 0's folder
@@ -226,7 +229,10 @@ def labelled_lines(label: str):
         return
 
     def prefix(record) -> bool:
-        record.msg, record.args = f"[{label}] {record.getMessage()}", None  # formatted once, so a % in the label is text
+        record.msg, record.args = (
+            f"[{label}] {record.getMessage()}",
+            None,
+        )  # formatted once, so a % in the label is text
         return True
 
     logger = logging.getLogger("runner")
@@ -238,7 +244,9 @@ def labelled_lines(label: str):
 
 
 # Hydra's own command line: `runner train --help`, `--cfg`, `--info`, its other flags.
-train_app = reporting_faults(hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base=VERSION_BASE)(train_job))
+train_app = reporting_faults(
+    hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base=VERSION_BASE)(train_job)
+)
 
 
 @reporting_faults
@@ -264,7 +272,9 @@ def _run_job(cfg: DictConfig) -> None:
         callbacks = Callbacks(cfg)
         callbacks.on_run_start(config=cfg, config_name=CONFIG_NAME)
         context = HydraContext(config_loader=app.config_loader, callbacks=callbacks)
-        job = run_job(hydra_context=context, task_function=train_job, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None)
+        job = run_job(
+            hydra_context=context, task_function=train_job, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None
+        )
         callbacks.on_run_end(config=cfg, config_name=CONFIG_NAME, job_return=job)
         job.return_value  # noqa: B018 (raises what the job raised)
 

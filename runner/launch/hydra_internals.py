@@ -10,8 +10,6 @@ import hydra.core.utils
 # Running one job from a config composed already (runner.launch.app.run_one): @hydra.main's own
 # steps, Hydra.run, compose the command line again; the public API has no "run this config".
 from hydra._internal.callbacks import Callbacks  # noqa: F401  (re-exported)
-from hydra._internal.hydra import Hydra  # noqa: F401
-from hydra._internal.utils import create_config_search_path  # noqa: F401
 
 # The basic sweeper's expansion of a grid into jobs (split_arguments): the resumable sweep numbers
 # its folders as Hydra will (runner/launch/resumable_sweep.py), and hydra/sweeper=job_list
@@ -22,6 +20,8 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # noqa: F40
 # it is parsed. Besides the copy plugin discovery returns, this regular import is the class that
 # joblib workers get when Hydra hands its registry of config sources over (pickled by reference).
 from hydra._internal.core_plugins.file_config_source import FileConfigSource  # noqa: F401
+from hydra._internal.hydra import Hydra  # noqa: F401
+from hydra._internal.utils import create_config_search_path  # noqa: F401
 
 
 def replace_config_writer(write) -> None:

@@ -15,19 +15,19 @@ import torch
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
-from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
-from runner.config import policy as config_policy
-
-from runner.launch import yaml_guard
-from runner.launch.compose import compose, config_tree
-from runner.config.schema import CODE_KEYS, validate
-from runner.config.trainer import check_cuda_graphs
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import expand
 from runner.build.assemble import check_parts
 from runner.build.device import resolve_device
+from runner.config import policy as config_policy
+from runner.config.schema import CODE_KEYS, validate
+from runner.config.trainer import check_cuda_graphs
 from runner.errors import ConfigError, PreflightError
+from runner.launch import yaml_guard
+from runner.launch.compose import compose, config_tree
 from runner.paths import CONF_DIR, REPO_ROOT
 
 
@@ -47,7 +47,9 @@ def sweep_points(overrides: List[str], sweeper_params: dict) -> List[List[str]]:
     return [list(point) for point in itertools.product(*axes)]
 
 
-def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False, config_dir: Optional[str] = None) -> List[DictConfig]:
+def check(
+    overrides: List[str], multirun: bool = False, keep_hydra: bool = False, config_dir: Optional[str] = None
+) -> List[DictConfig]:
     """Compose and validate every point; returns the composed configs, or raises PreflightError.
     keep_hydra: leave each config's hydra node in, so that a single run can be launched from
     it without composing the command line again (runner.launch.app.run_one). config_dir: Hydra's
@@ -80,7 +82,9 @@ def check(overrides: List[str], multirun: bool = False, keep_hydra: bool = False
             # every searched key exists, so a typo fails now rather than at the first trial.
             _required_in_experiments(fixed, config_dir=config_dir)
             validate_point(base, fixed, multirun=True)
-            _searched_keys_exist(base, list(params) + [o.split("=", 1)[0].lstrip("+~") for o in overrides if o not in fixed])
+            _searched_keys_exist(
+                base, list(params) + [o.split("=", 1)[0].lstrip("+~") for o in overrides if o not in fixed]
+            )
             return [base]
         _refuse_huge_sweep(len(points), base)
         configs = []
@@ -111,9 +115,13 @@ def _refuse_unsafe_overrides(overrides: List[str]) -> None:
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group
         if len(key) > MAX_KEY_LENGTH:
-            raise PreflightError(f"an override key of {len(key):,} characters ('{key[:40]}...'): keys are at most {MAX_KEY_LENGTH} characters")
+            raise PreflightError(
+                f"an override key of {len(key):,} characters ('{key[:40]}...'): keys are at most {MAX_KEY_LENGTH} characters"
+            )
         if key == "hydra.searchpath" or key.startswith("hydra.searchpath"):
-            raise PreflightError("hydra.searchpath: configs are read from conf/ and experiments/; for a folder of your own use --config-dir=DIR")
+            raise PreflightError(
+                "hydra.searchpath: configs are read from conf/ and experiments/; for a folder of your own use --config-dir=DIR"
+            )
         if _is_group(key):
             for value in _choice_values(override):
                 _check_choice(key, value)
@@ -135,7 +143,9 @@ def _is_group(key: str) -> bool:
 def _check_choice(group: str, value) -> None:
     """A group's option is a name in its folder: `+experiment=../../tmp/x` would read any file."""
     if isinstance(value, str) and (value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/")):
-        raise PreflightError(f"{group}: '{value}' is not an option name (no '..' and no absolute paths: options are files in conf/{group}/ or experiments/)")
+        raise PreflightError(
+            f"{group}: '{value}' is not an option name (no '..' and no absolute paths: options are files in conf/{group}/ or experiments/)"
+        )
 
 
 def _check_choices(hydra: DictConfig) -> None:
@@ -161,8 +171,10 @@ def _search_path(config_dir: Optional[str]) -> List[str]:
 def _refuse_huge_sweep(count: int, base: DictConfig) -> None:
     limit = OmegaConf.select(base, "trainer.max_sweep_points", default=None)
     if isinstance(limit, int) and count > limit:
-        raise PreflightError(f"the sweep has {count:,} points, more than trainer.max_sweep_points={limit:,}; "
-                             f"checking them takes a while and running them far longer: narrow the grid, or set trainer.max_sweep_points={count} to go ahead")
+        raise PreflightError(
+            f"the sweep has {count:,} points, more than trainer.max_sweep_points={limit:,}; "
+            f"checking them takes a while and running them far longer: narrow the grid, or set trainer.max_sweep_points={count} to go ahead"
+        )
 
 
 def sweep_progress(points: List[List[str]], quiet_below: int = 50):
@@ -178,8 +190,19 @@ def sweep_progress(points: List[List[str]], quiet_below: int = 50):
         yield number, point
         if number == 4:
             left = (time.perf_counter() - started) / 5 * (len(points) - 5)
-            print(f"runner: checking {len(points):,} sweep points before the first runs (about {_duration(left)} more)", file=sys.stderr, flush=True)
-            bar = tqdm(total=len(points), initial=5, desc="checking", unit="point", disable=not sys.stderr.isatty(), file=sys.stderr)
+            print(
+                f"runner: checking {len(points):,} sweep points before the first runs (about {_duration(left)} more)",
+                file=sys.stderr,
+                flush=True,
+            )
+            bar = tqdm(
+                total=len(points),
+                initial=5,
+                desc="checking",
+                unit="point",
+                disable=not sys.stderr.isatty(),
+                file=sys.stderr,
+            )
         elif bar is not None:
             bar.update(1)
     if bar is not None:
@@ -251,7 +274,10 @@ def _refuse_placeholders(overrides, where: str = "") -> None:
         return  # compose reports the syntax error
     for override in parsed:
         if not override.is_sweep_override() and override.value() == "???":
-            raise PreflightError(_prefix(where) + f"{override.key_or_group}: '???' marks a required value; give the value itself, e.g. {override.key_or_group}=<value>")
+            raise PreflightError(
+                _prefix(where)
+                + f"{override.key_or_group}: '???' marks a required value; give the value itself, e.g. {override.key_or_group}=<value>"
+            )
 
 
 def _searched_keys_exist(cfg: DictConfig, keys) -> None:
@@ -262,7 +288,11 @@ def _searched_keys_exist(cfg: DictConfig, keys) -> None:
         if OmegaConf.select(cfg, key, default=missing) is missing:
             parent, _, leaf = key.rpartition(".")
             node = OmegaConf.select(cfg, parent) if parent else cfg
-            valid = f"; valid keys of {parent or 'the config'}: {', '.join(sorted(node.keys()))}" if isinstance(node, DictConfig) else ""
+            valid = (
+                f"; valid keys of {parent or 'the config'}: {', '.join(sorted(node.keys()))}"
+                if isinstance(node, DictConfig)
+                else ""
+            )
             raise PreflightError(f"{key}: unknown key in the search space{valid}")
 
 
@@ -272,10 +302,17 @@ def _required_in_experiments(overrides, where: str = "", config_dir: Optional[st
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     given = [o.key_or_group for o in parsed if not o.is_delete()]
     for override in parsed:
-        if override.key_or_group != "experiment" or override.is_sweep_override() or not isinstance(override.value(), str):
+        if (
+            override.key_or_group != "experiment"
+            or override.is_sweep_override()
+            or not isinstance(override.value(), str)
+        ):
             continue
         folders = [Path(config_dir) / "experiment"] if config_dir else []
-        path = next((f / f"{override.value()}.yaml" for f in folders if (f / f"{override.value()}.yaml").is_file()), CONF_DIR / "experiment" / f"{override.value()}.yaml")
+        path = next(
+            (f / f"{override.value()}.yaml" for f in folders if (f / f"{override.value()}.yaml").is_file()),
+            CONF_DIR / "experiment" / f"{override.value()}.yaml",
+        )
         for key, line in _yaml_keys(path, placeholders_only=True).items():
             if not any(key == g or key.startswith((f"{g}.", f"{g}[")) for g in given):
                 raise PreflightError(
@@ -296,7 +333,9 @@ def _yaml_keys(path: Path, placeholders_only: bool = False) -> Dict[str, int]:
     if header:
         package = header.group(1)
     else:  # Hydra's default package: the config group's path (experiment/x.yaml -> experiment)
-        package = path.parent.relative_to(CONF_DIR).as_posix().replace("/", ".") if path.is_relative_to(CONF_DIR) else ""
+        package = (
+            path.parent.relative_to(CONF_DIR).as_posix().replace("/", ".") if path.is_relative_to(CONF_DIR) else ""
+        )
     prefix = "" if package == "_global_" else package
     found: Dict[str, int] = {}
 
@@ -337,7 +376,9 @@ def _yaml_message(err: yaml.YAMLError) -> str:
     kind = "" if isinstance(err, yaml_guard.UnsafeYAML) else "malformed YAML: "
     if mark is None:
         return f"{kind}{_first_line(err)}"
-    return f"{_shown_path(mark.name)}, line {mark.line + 1}, column {mark.column + 1}: {kind}{problem or _first_line(err)}"
+    return (
+        f"{_shown_path(mark.name)}, line {mark.line + 1}, column {mark.column + 1}: {kind}{problem or _first_line(err)}"
+    )
 
 
 def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool = False) -> None:
@@ -374,7 +415,10 @@ def check_device(name: str) -> None:
     index = name.partition(":")[2]
     count = torch.cuda.device_count()
     if index.isdigit() and int(index) >= count:
-        raise ConfigError("trainer.device", f"'{name}' was asked for but this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}")
+        raise ConfigError(
+            "trainer.device",
+            f"'{name}' was asked for but this machine has {count} CUDA device(s): cuda:0 to cuda:{count - 1}",
+        )
 
 
 def _prefix(where: str) -> str:
@@ -403,14 +447,20 @@ def _explain(err: Exception, overrides, where: str) -> str:
     """Hydra's message, trimmed to one line naming the key (and the file it came from), plus
     the valid keys when an unknown key was given."""
     if isinstance(err, OverrideParseException):
-        return _prefix(where) + f"cannot parse override '{err.override}': {_first_line(err)} (see `runner train --help`)"
+        return (
+            _prefix(where) + f"cannot parse override '{err.override}': {_first_line(err)} (see `runner train --help`)"
+        )
     causes = list(_causes(err))
     for cause in causes:
         if isinstance(cause, yaml.YAMLError):
             return _prefix(where) + _yaml_message(cause)
     cause = next((c for c in causes if getattr(c, "full_key", None)), err)
     lines = [line for line in str(err).strip().splitlines() if line.strip()]
-    lines = [line for line in lines if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type", "full_key"))]
+    lines = [
+        line
+        for line in lines
+        if not line.strip().startswith(("Config search path", "provider=", "object_type", "reference_type", "full_key"))
+    ]
     source = re.match(r"In '([^']+)'", str(err))
     file = CONF_DIR / f"{source.group(1)}.yaml" if source else None
     file = file if file is not None and file.is_file() and source.group(1) != "config" else None
@@ -422,13 +472,22 @@ def _explain(err: Exception, overrides, where: str) -> str:
             where_in_file = f"{_shown_path(file)}" + (f", line {line}" if line else "") + ": "
         leaf = key.rpartition(".")[2]
         if leaf in CODE_KEYS:
-            return _prefix(where) + where_in_file + f"{key}: configs cannot name code to import or call; select a registered builder by name instead (`runner train --help` lists them)"
+            return (
+                _prefix(where)
+                + where_in_file
+                + f"{key}: configs cannot name code to import or call; select a registered builder by name instead (`runner train --help` lists them)"
+            )
         if isinstance(cause, ValidationError):
             return _prefix(where) + where_in_file + f"{key}: {_first_line(cause)}"
         if "not in" in str(cause) or "Could not override" in str(err):
             parent = key.rpartition(".")[0]
             valid = _schema_keys(cause) or _valid_keys(parent, overrides, key)
-            return _prefix(where) + where_in_file + f"{key}: unknown key '{leaf}'" + (f"; valid keys of {parent or 'the config'}: {', '.join(valid)}" if valid else "")
+            return (
+                _prefix(where)
+                + where_in_file
+                + f"{key}: unknown key '{leaf}'"
+                + (f"; valid keys of {parent or 'the config'}: {', '.join(valid)}" if valid else "")
+            )
         return _prefix(where) + where_in_file + f"{key}: {_first_line(cause)}"
     if file is not None and lines:
         lines[0] = re.sub(r"^In '[^']+': ", f"{_shown_path(file)}: ", lines[0])

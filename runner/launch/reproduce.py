@@ -21,16 +21,31 @@ from datetime import date
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from runner.analyse.plots import plot_against_reference
+from runner.analyse.reproduce_status import hours, metric_rows, status_table
+from runner.analyse.reproduction_report import (
+    Row,
+    build,
+    commits,
+    figure_entries,
+    load_rows,
+    machines,
+    seed_dirs,
+    to_csv,
+    to_markdown,
+)
 from runner.io import atomic_write_text
 from runner.paths import EXPERIMENTS_DIR
 from runner.record.run_folders import finished_results
-from runner.analyse.reproduce_status import hours, metric_rows, status_table
-from runner.analyse.plots import plot_against_reference
-from runner.analyse.reproduction_report import Row, build, commits, figure_entries, load_rows, machines, seed_dirs, to_csv, to_markdown
 
 ROWS_DIR = EXPERIMENTS_DIR / "reproduce"
 RESULTS_DIR = EXPERIMENTS_DIR / "results"
-SUMMARY_FILES = {"results.json": "results.json", "metrics.csv": "metrics.csv", ".hydra/config.yaml": "config.yaml", ".hydra/overrides.yaml": "overrides.yaml"}
+SUMMARY_FILES = {
+    "results.json": "results.json",
+    "metrics.csv": "metrics.csv",
+    ".hydra/config.yaml": "config.yaml",
+    ".hydra/overrides.yaml": "overrides.yaml",
+}
 QUICK_OVERRIDES = ["trainer.epochs=1", "data.train_size=1000", "data.expanded=false"]
 
 
@@ -45,7 +60,12 @@ def select(rows: List[Row], names: List[str]) -> List[Row]:
     chosen, unknown = [], []
     for name in names:
         key = name.lower()
-        hits = [r for r in rows if key in (r.id.lower(), r.experiment.split("/")[-1], r.group.lower()) or r.group.lower().startswith(key + "-")]
+        hits = [
+            r
+            for r in rows
+            if key in (r.id.lower(), r.experiment.split("/")[-1], r.group.lower())
+            or r.group.lower().startswith(key + "-")
+        ]
         (chosen.extend(hits) if hits else unknown.append(name))
     if unknown:
         groups = sorted({r.group for r in rows if r.group})
@@ -97,11 +117,18 @@ def launch(rows: List[Row], seeds_of: Dict[str, int], args) -> int:
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     listing = ",".join(f"'+experiment={row.experiment} seed={seed}'" for row, seed, _ in jobs)
     command = [
-        sys.executable, "-m", "runner", "train", "-m",
-        "hydra/sweeper=job_list", f"hydra.sweeper.jobs=[{listing}]",
+        sys.executable,
+        "-m",
+        "runner",
+        "train",
+        "-m",
+        "hydra/sweeper=job_list",
+        f"hydra.sweeper.jobs=[{listing}]",
         f"hydra.sweep.dir={outputs_root(args.quick)}",
         "hydra.sweep.subdir=${reference.id}/seed${seed}",
-        "trainer.resume=auto", f"trainer.threads={threads}", "trainer.progress=false",
+        "trainer.resume=auto",
+        f"trainer.threads={threads}",
+        "trainer.progress=false",
     ]
     own_launcher = any(o.startswith("hydra/launcher=") for o in args.overrides)
     if args.jobs > 1 and not own_launcher:
@@ -140,15 +167,21 @@ def write_report(rows: List[Row], quick: bool) -> Path:
     root = outputs_root(True) if quick else RESULTS_DIR
     lines = build(rows, root, quick=quick)
     where = "; ".join(machines(root)) or "no runs yet"
-    header = "\n".join([
-        "# Reproduction of the documented MNIST results" + (" (QUICK smoke run: not comparable)" if quick else ""),
-        "",
-        f"Report built {date.today().isoformat()} by `runner reproduce --report` from "
-        + ("the quick run folders." if quick else "the committed summaries in experiments/results/ (results.json, metrics.csv, config.yaml per run)."),
-        f"Machine(s) the runs ran on: {where}. Code: commit(s) {', '.join(commits(root)) or 'unknown'} (each run's results.json has the full id).",
-        "Verdict: reproduced = best of seeds within 0.15 points of the documented value for results above 99%, "
-        "0.3 points below that (the row's own tolerance for losses); rows run shorter than documented do not count.",
-    ])
+    header = "\n".join(
+        [
+            "# Reproduction of the documented MNIST results" + (" (QUICK smoke run: not comparable)" if quick else ""),
+            "",
+            f"Report built {date.today().isoformat()} by `runner reproduce --report` from "
+            + (
+                "the quick run folders."
+                if quick
+                else "the committed summaries in experiments/results/ (results.json, metrics.csv, config.yaml per run)."
+            ),
+            f"Machine(s) the runs ran on: {where}. Code: commit(s) {', '.join(commits(root)) or 'unknown'} (each run's results.json has the full id).",
+            "Verdict: reproduced = best of seeds within 0.15 points of the documented value for results above 99%, "
+            "0.3 points below that (the row's own tolerance for losses); rows run shorter than documented do not count.",
+        ]
+    )
     notes = RESULTS_DIR / "NOTES.md"  # hand-written provenance of the committed runs
     provenance = notes.read_text().strip() if not quick and notes.exists() else ""
     out_dir = outputs_root(True) if quick else EXPERIMENTS_DIR
@@ -170,15 +203,45 @@ def parse(argv):
         "  runner reproduce all --quick        # smoke run, minutes\n  runner reproduce nielsen-ch6 --status  # which runs are done, at which epoch, time left\n  runner reproduce --report           # rebuild experiments/REPRODUCTION.md from experiments/results/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("rows", nargs="*", help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve) or `all`")
+    parser.add_argument(
+        "rows", nargs="*", help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve) or `all`"
+    )
     parser.add_argument("--seeds", type=int, default=None, help="seeds per row (default: the row's own, 3; 5 for N13)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 images: checks the pipeline, verdicts marked not comparable")
-    parser.add_argument("--jobs", type=int, default=2, help="runs side by side (joblib), each with cores/jobs torch threads (default 2); every missing run of the rows is in one queue, longest first")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads per run (default: cores / jobs); 1 on a machine busy with other work")
-    parser.add_argument("--report", action="store_true", help="no training: copy finished runs' summaries to experiments/results/, rebuild the report from there")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 epoch on 1,000 images: checks the pipeline, verdicts marked not comparable",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="runs side by side (joblib), each with cores/jobs torch threads (default 2); every missing run of the rows is in one queue, longest first",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads per run (default: cores / jobs); 1 on a machine busy with other work",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="no training: copy finished runs' summaries to experiments/results/, rebuild the report from there",
+    )
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
-    parser.add_argument("--status", action="store_true", help="no training: each run's state (finished, epoch k/n, cut off), time per epoch and time left")
-    parser.add_argument("--override", dest="overrides", action="append", default=[], help="extra Hydra override for every run (repeatable), e.g. --override hydra/launcher=slurm")
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="no training: each run's state (finished, epoch k/n, cut off), time per epoch and time left",
+    )
+    parser.add_argument(
+        "--override",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="extra Hydra override for every run (repeatable), e.g. --override hydra/launcher=slurm",
+    )
     return parser.parse_args(argv)
 
 

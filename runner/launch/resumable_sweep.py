@@ -29,10 +29,11 @@ from typing import List, Optional
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
-from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER, expand
 from omegaconf import OmegaConf
 
 import runner.config.schema  # noqa: F401  (registers the schemas that compose needs)
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER
+from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import expand
 from runner.io import atomic_write_json
 from runner.launch.compose import compose_once
 from runner.launch.hydra_internals import BasicSweeper

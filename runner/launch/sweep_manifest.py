@@ -60,7 +60,10 @@ def write_manifest(sweep_dir: Path) -> List[dict]:
     sweep_dir = Path(sweep_dir)
     with _locked(sweep_dir):
         rows = manifest_rows(sweep_dir)
-        atomic_write_json(sweep_dir / "manifest.json", {"sweep_dir": str(sweep_dir), "updated": datetime.now().isoformat(timespec="seconds"), "runs": rows})
+        atomic_write_json(
+            sweep_dir / "manifest.json",
+            {"sweep_dir": str(sweep_dir), "updated": datetime.now().isoformat(timespec="seconds"), "runs": rows},
+        )
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -89,7 +92,9 @@ class SweepManifest(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
         try:
             error_file = Path(config.hydra.runtime.output_dir) / ERROR_FILE
-            error = job_return._return_value if job_return.status == JobStatus.FAILED else None  # .return_value would re-raise it
+            error = (
+                job_return._return_value if job_return.status == JobStatus.FAILED else None
+            )  # .return_value would re-raise it
             if isinstance(error, FolderBusy):
                 pass  # the folder is another run's, which holds its lock: nothing of this point goes in it
             elif error is not None:

@@ -30,7 +30,11 @@ def check_file(path: str) -> None:
     with open(path, encoding="utf-8") as f:
         for token in yaml.scan(f, Loader=yaml.SafeLoader):
             if isinstance(token, yaml.AliasToken):
-                raise UnsafeYAML(path, f"YAML aliases (*{token.value}) and merge keys are refused in configs (they can expand a small file into gigabytes): write the values out", token.start_mark)
+                raise UnsafeYAML(
+                    path,
+                    f"YAML aliases (*{token.value}) and merge keys are refused in configs (they can expand a small file into gigabytes): write the values out",
+                    token.start_mark,
+                )
 
 
 def install() -> None:

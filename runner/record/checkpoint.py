@@ -25,7 +25,17 @@ from runner.io import atomic_torch_save
 from runner.record.run_folder import RunFolder
 
 
-def save_checkpoint(run_dir: Path, model, optimizer, scheduler, stopper, order: torch.Generator, epoch: int, best: bool, elapsed_s: float) -> None:
+def save_checkpoint(
+    run_dir: Path,
+    model,
+    optimizer,
+    scheduler,
+    stopper,
+    order: torch.Generator,
+    epoch: int,
+    best: bool,
+    elapsed_s: float,
+) -> None:
     """elapsed_s: the run's wall time so far, over every process that worked on it (a resumed run adds to it)."""
     folder = RunFolder(run_dir)
     state = {
@@ -80,13 +90,23 @@ def load_checkpoint(path, keys=()) -> dict:
             warnings.simplefilter("ignore")  # torch's pickle-protocol notices: the error below says it all
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        code = re.search(r"unsupported GLOBAL (\S+)", str(err)) or re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        code = re.search(r"unsupported GLOBAL (\S+)", str(err)) or re.search(
+            r"Unsupported global: GLOBAL (\S+)", str(err)
+        )
         if code:
-            raise CheckpointError(path, f"refused: it asks to import {code.group(1).rstrip('.')}, and a checkpoint must hold tensors and numbers only (a tampered or foreign file; nothing in it was run)") from None
-        raise CheckpointError(path, "not a checkpoint runner can read: not a torch.save file of tensors and numbers (corrupt, tampered with, or another format)") from None
+            raise CheckpointError(
+                path,
+                f"refused: it asks to import {code.group(1).rstrip('.')}, and a checkpoint must hold tensors and numbers only (a tampered or foreign file; nothing in it was run)",
+            ) from None
+        raise CheckpointError(
+            path,
+            "not a checkpoint runner can read: not a torch.save file of tensors and numbers (corrupt, tampered with, or another format)",
+        ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, TypeError, AttributeError, OSError) as err:
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise CheckpointError(path, f"not a checkpoint runner can read (truncated, corrupt or not a torch file): {first}") from None
+        raise CheckpointError(
+            path, f"not a checkpoint runner can read (truncated, corrupt or not a torch file): {first}"
+        ) from None
     missing = [key for key in keys if not isinstance(state, dict) or key not in state]
     if missing:
         raise CheckpointError(path, f"not a runner checkpoint: it has no {', '.join(repr(k) for k in missing)} entry")
@@ -105,12 +125,24 @@ def load_weights(model: torch.nn.Module, state: dict, path) -> None:
     if missing or unexpected or mismatched:
         parts = []
         if mismatched:
-            parts.append(", ".join(f"{k} is {_shape(state[k])} in the file but {_shape(own[k])} in the model" for k in mismatched[:2]))
+            parts.append(
+                ", ".join(
+                    f"{k} is {_shape(state[k])} in the file but {_shape(own[k])} in the model" for k in mismatched[:2]
+                )
+            )
         if missing:
-            parts.append(f"the model's {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} missing from the file")
+            parts.append(
+                f"the model's {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} missing from the file"
+            )
         if unexpected:
-            parts.append(f"the file's {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''} unknown to the model")
-        raise CheckpointError(path, "holds the weights of another model (another architecture, or other input size or classes): " + "; ".join(parts))
+            parts.append(
+                f"the file's {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''} unknown to the model"
+            )
+        raise CheckpointError(
+            path,
+            "holds the weights of another model (another architecture, or other input size or classes): "
+            + "; ".join(parts),
+        )
     model.load_state_dict(state)
 
 

@@ -30,7 +30,9 @@ def read_strictly(file: Path) -> List[str]:
         raise ValueError(f"{file}: expected a list of overrides (key=value strings), got {type(overrides).__name__}")
     for number, item in enumerate(overrides):
         if not isinstance(item, str):
-            raise ValueError(f"{file}: entry {number} ({item!r}) is {type(item).__name__}, not an override string (key=value)")
+            raise ValueError(
+                f"{file}: entry {number} ({item!r}) is {type(item).__name__}, not an override string (key=value)"
+            )
     return overrides
 
 

@@ -128,7 +128,10 @@ class RunFolder:
         try:
             return metrics_file.read_strictly(self.metrics_file)
         except MetricsUnreadable as err:
-            raise RunFault(f"{self.metrics_file}: not readable as this run's metrics ({err}); repair it, or move the folder away to start over", 2) from None
+            raise RunFault(
+                f"{self.metrics_file}: not readable as this run's metrics ({err}); repair it, or move the folder away to start over",
+                2,
+            ) from None
 
     def metric_rows_to_show(self, problems: List[str]) -> List[dict]:
         """metrics.csv's rows, every value a float (NaN if blank); what is wrong goes into `problems`."""

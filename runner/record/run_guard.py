@@ -23,7 +23,10 @@ CHOICES = "trainer.resume=auto continues {it}, trainer.overwrite=true starts {it
 def _folder(cfg: DictConfig, key: str) -> Path:
     value = OmegaConf.select(cfg, key)
     if value is None or not str(value).strip():
-        raise RunFault(f"{key} is empty: it would scatter the run's files into the current folder; name a folder, or leave {key} out for a new one under outputs/", 2)
+        raise RunFault(
+            f"{key} is empty: it would scatter the run's files into the current folder; name a folder, or leave {key} out for a new one under outputs/",
+            2,
+        )
     return Path(str(value))
 
 
@@ -35,7 +38,10 @@ def sweep_dir(cfg: DictConfig) -> Path:
     folder = _folder(cfg, "hydra.sweep.dir")
     subdir = OmegaConf.to_container(cfg.hydra.sweep).get("subdir")  # unresolved: ${hydra.job.num} is set per point
     if subdir is None or not str(subdir).strip():
-        raise RunFault("hydra.sweep.subdir is empty: every point of the sweep would write in the same folder; leave it out (one folder per point: ${hydra.job.num})", 2)
+        raise RunFault(
+            "hydra.sweep.subdir is empty: every point of the sweep would write in the same folder; leave it out (one folder per point: ${hydra.job.num})",
+            2,
+        )
     return folder
 
 
@@ -55,7 +61,11 @@ def refuse_sweep_reuse(cfg: DictConfig, folder: Path) -> None:
     runs = folders_holding_runs(folder) if folder.is_dir() else []
     if runs and not _reuse_allowed(cfg):
         names = ", ".join(str(p.relative_to(folder)) for p in runs[:3]) + (", ..." if len(runs) > 3 else "")
-        raise RunFault(f"{folder} already holds the runs of a sweep ({len(runs)}: {names}): " + CHOICES.format(it="them", key="hydra.sweep.dir"), 2)
+        raise RunFault(
+            f"{folder} already holds the runs of a sweep ({len(runs)}: {names}): "
+            + CHOICES.format(it="them", key="hydra.sweep.dir"),
+            2,
+        )
 
 
 # What a run writes in its folder: a link among them (in a folder someone shared) would send the
@@ -68,7 +78,10 @@ def refuse_links(folder: Path) -> None:
     entries = [folder / name for name in WRITTEN] + sorted(run.checkpoints.glob("*")) + sorted(run.hydra.glob("*"))
     for path in entries:
         if path.is_symlink():
-            raise RunFault(f"{path} is a symbolic link: a run writes only plain files in its own folder; remove the link (or copy the folder without it)", 2)
+            raise RunFault(
+                f"{path} is a symbolic link: a run writes only plain files in its own folder; remove the link (or copy the folder without it)",
+                2,
+            )
 
 
 def check(cfg: DictConfig, multirun: bool) -> None:

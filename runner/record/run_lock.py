@@ -31,7 +31,9 @@ class FolderBusy(RunFault):
     """Another process holds the folder; str() names the folder and the holder."""
 
     def __init__(self, folder: Path, holder: str, key: str = "hydra.run.dir"):
-        super().__init__(f"{folder} is in use by another run ({holder}): wait for it to end, or choose another {key}", 2)
+        super().__init__(
+            f"{folder} is in use by another run ({holder}): wait for it to end, or choose another {key}", 2
+        )
 
 
 @contextlib.contextmanager

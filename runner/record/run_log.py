@@ -66,7 +66,7 @@ class RunLog:
 
 
 def tensorboard_tag(name: str) -> str:
-    """"train/loss" -> "loss/train": TensorBoard groups by the first part, so train and val
+    """ "train/loss" -> "loss/train": TensorBoard groups by the first part, so train and val
     curves of the same metric share a section."""
     split, _, metric = name.partition("/")
     return f"{metric}/{split}" if metric else name

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY
 
 
@@ -30,7 +29,7 @@ def snapshot(folder):
 @pytest.mark.parametrize(
     "jobs, index, says",
     [
-        ("[\"seed=0 model.name='x\"]", 0, "no closing quotation"),
+        ('["seed=0 model.name=\'x"]', 0, "no closing quotation"),
         ("['seed=0','seed=1',{a:1}]", 2, "expected one job's overrides as a string"),
         ("[1,2]", 0, "'1' is not an override (key=value)"),
         ("['seed=0','seed=0 ===']", 1, "cannot parse override '==='"),
@@ -38,7 +37,9 @@ def snapshot(folder):
 )
 def test_a_malformed_job_list_entry_is_named_by_its_index(cli, outputs, jobs, index, says):
     sweep = outputs / "jobs"
-    result = cli("train", "-m", *TINY, "hydra/sweeper=job_list", f"hydra.sweeper.jobs={jobs}", f"hydra.sweep.dir={sweep}")
+    result = cli(
+        "train", "-m", *TINY, "hydra/sweeper=job_list", f"hydra.sweeper.jobs={jobs}", f"hydra.sweep.dir={sweep}"
+    )
     line = refusal(result)
     assert line.startswith(f"runner: config error: hydra.sweeper.jobs[{index}]") and says in line, line
     assert not sweep.exists() and not list(outputs.rglob("results.json"))  # refused before anything ran
@@ -46,8 +47,10 @@ def test_a_malformed_job_list_entry_is_named_by_its_index(cli, outputs, jobs, in
 
 # ---------------------------------------------------------------- runner compare: corrupt and diverged runs
 
-JOBS = ("hydra.sweeper.jobs=['model.activation=tanh seed=0','model.activation=tanh seed=1','model.activation=relu seed=0',"
-        "'model.activation=relu seed=1','model.activation=relu seed=2 optimizer.lr=1e4']")  # the last one diverges
+JOBS = (
+    "hydra.sweeper.jobs=['model.activation=tanh seed=0','model.activation=tanh seed=1','model.activation=relu seed=0',"
+    "'model.activation=relu seed=1','model.activation=relu seed=2 optimizer.lr=1e4']"
+)  # the last one diverges
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,20 @@ def sweep(tmp_path_factory):
 
     outputs = tmp_path_factory.mktemp("outputs")
     folder = outputs / "sweep"
-    command = [sys.executable, "-m", "runner", "train", "-m", *TINY, "hydra/sweeper=job_list", JOBS, f"hydra.sweep.dir={folder}"]
-    done = subprocess.run(command, env={**os.environ, "RUNNER_OUTPUTS": str(outputs)}, capture_output=True, text=True, timeout=300)
+    command = [
+        sys.executable,
+        "-m",
+        "runner",
+        "train",
+        "-m",
+        *TINY,
+        "hydra/sweeper=job_list",
+        JOBS,
+        f"hydra.sweep.dir={folder}",
+    ]
+    done = subprocess.run(
+        command, env={**os.environ, "RUNNER_OUTPUTS": str(outputs)}, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((folder / "4" / "results.json").read_text())["stop_reason"] == "diverged"
     return folder
@@ -69,7 +84,7 @@ def sweep(tmp_path_factory):
 
 def table_line(report: str, group: str) -> str:
     """The group's line in the main table (the first table; the Welch table names groups too)."""
-    return next(l for l in report.splitlines() if l.startswith(f"| {group}"))
+    return next(text for text in report.splitlines() if text.startswith(f"| {group}"))
 
 
 def cells(line: str):
@@ -78,7 +93,10 @@ def cells(line: str):
 
 @pytest.mark.parametrize(
     "accuracy, says",
-    [("high", "test.accuracy is 'high' (str), not a number"), (None, "test.accuracy is missing for a classification run")],
+    [
+        ("high", "test.accuracy is 'high' (str), not a number"),
+        (None, "test.accuracy is missing for a classification run"),
+    ],
 )
 def test_a_results_json_without_a_number_for_its_score_is_named_and_not_counted(cli, sweep, tmp_path, accuracy, says):
     copy = shutil.copytree(sweep, tmp_path / "sweep")
@@ -90,10 +108,12 @@ def test_a_results_json_without_a_number_for_its_score_is_named_and_not_counted(
 
     result = cli("compare", str(copy), "--pool", "optimizer.lr", "--no-plots")
     assert result.code == 0 and "Traceback" not in result.err
-    named = [l for l in result.err.splitlines() if str(results) in l]
+    named = [text for text in result.err.splitlines() if str(results) in text]
     assert named == [f"runner compare: {results}: {says}; run left out"], result.err
     assert cells(table_line(result.out, "model.activation=tanh"))[1] == "1"  # seed 0 alone, as in the Welch table:
-    assert "| model.activation=tanh | 2 vs 1 |" in result.out or "| model.activation=relu | 1 vs 2 |" in result.out, result.out
+    assert "| model.activation=tanh | 2 vs 1 |" in result.out or "| model.activation=relu | 1 vs 2 |" in result.out, (
+        result.out
+    )
     assert f"- {results}: {says}" in result.out.split("## Unreadable files")[1]
     assert "Runs: 5 found, 4 finished (1 diverged)" in result.out
     after = snapshot(copy)
@@ -110,11 +130,23 @@ def test_a_diverged_run_is_marked_and_left_out_unless_asked_for(cli, sweep, tmp_
     assert relu[2].startswith(f"{100 * sum(kept) / 2:.2f} ±"), relu
     assert "2 vs 2" in plain.out
     notes = plain.out.split("## Diverged")[1]
-    assert f"{sweep / '4'} (" in notes and "diverged at epoch 1; left out of the statistics (--include-diverged pools it)" in notes
+    assert (
+        f"{sweep / '4'} (" in notes
+        and "diverged at epoch 1; left out of the statistics (--include-diverged pools it)" in notes
+    )
     csv_row = (tmp_path / "a" / "comparison.csv").read_text()
     assert "n_diverged" in csv_row.splitlines()[0]
 
-    pooled = cli("compare", str(sweep), "--pool", "optimizer.lr", "--no-plots", "--include-diverged", "--out", str(tmp_path / "b"))
+    pooled = cli(
+        "compare",
+        str(sweep),
+        "--pool",
+        "optimizer.lr",
+        "--no-plots",
+        "--include-diverged",
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert pooled.code == 0, pooled.err
     relu = cells(table_line(pooled.out, "model.activation=relu"))
     assert relu[1] == "3 (incl. 1 diverged)" and ("2 vs 3" in pooled.out or "3 vs 2" in pooled.out)
@@ -160,7 +192,11 @@ def plot_titles(monkeypatch):
 def test_curves_say_dashed_only_when_some_run_stopped_early(cli, sweep, tmp_path, plot_titles):
     result = cli("compare", str(sweep), "--pool", "optimizer.lr", "--out", str(tmp_path))
     assert result.code == 0, result.err
-    curves = {name: title for name, title in plot_titles.items() if name in ("comparison_val_accuracy.png", "comparison_train_loss.png")}
+    curves = {
+        name: title
+        for name, title in plot_titles.items()
+        if name in ("comparison_val_accuracy.png", "comparison_train_loss.png")
+    }
     assert len(curves) == 2 and all("mean over seeds" in t for t in curves.values()), plot_titles
     assert not any("dashed" in t for t in curves.values()), curves  # every pooled run trained its 3 epochs
 
@@ -242,7 +278,9 @@ def test_resume_names_a_metrics_csv_it_cannot_read_and_keeps_the_run(cli, run_co
     metrics.write_bytes(content)
     kept = {name: data for name, data in snapshot(run_copy).items() if name.parts[0] not in (".hydra", "train.log")}
     line = refusal(cli("train", f"trainer.resume={run_copy}"))
-    assert line.startswith(f"runner: {metrics}: ") and says in line and "move the folder away to start over" in line, line
+    assert line.startswith(f"runner: {metrics}: ") and says in line and "move the folder away to start over" in line, (
+        line
+    )
     after = snapshot(run_copy)
     assert all(after.get(name) == data for name, data in kept.items())  # metrics.csv and checkpoints as they were
     assert not (run_copy / "results.json").exists()
@@ -251,7 +289,10 @@ def test_resume_names_a_metrics_csv_it_cannot_read_and_keeps_the_run(cli, run_co
 @pytest.mark.parametrize(
     "override, says",
     [
-        ("+hydra.callbacks.x._target_=os.system", "hydra.callbacks.x._target_: 'os.system' is not a launcher, sweeper or callback"),
+        (
+            "+hydra.callbacks.x._target_=os.system",
+            "hydra.callbacks.x._target_: 'os.system' is not a launcher, sweeper or callback",
+        ),
         ("+experiment=../../x", "../../x"),  # refused as an escaping path, or as no such option
     ],
 )

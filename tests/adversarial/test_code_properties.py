@@ -13,12 +13,25 @@ from runner.config import policy as config_policy
 from runner.errors import ConfigError
 from runner.launch.preflight import PreflightError, check
 
-DANGEROUS = ["os.system", "subprocess.run", "builtins.eval", "pathlib.Path.touch", "hydra.experimental.callbacks.Path",
-             "hydra.experimental.callbacks.Path.write_text", "runner.launch.sweep_manifest.os.system", "hydra.utils.call",
-             "runner.launch.sweep_manifest.SweepManifest.__init__.__globals__", "logging.config.listen"]
+DANGEROUS = [
+    "os.system",
+    "subprocess.run",
+    "builtins.eval",
+    "pathlib.Path.touch",
+    "hydra.experimental.callbacks.Path",
+    "hydra.experimental.callbacks.Path.write_text",
+    "runner.launch.sweep_manifest.os.system",
+    "hydra.utils.call",
+    "runner.launch.sweep_manifest.SweepManifest.__init__.__globals__",
+    "logging.config.listen",
+]
 TARGETS = st.sampled_from(DANGEROUS + sorted(config_policy.HYDRA_TARGETS))
 TEXT = st.sampled_from(["x", "/tmp/owned", "../../x", "${now:%H}", "${oc.env:HOME}", "${hydra:runtime.cwd}"])
-INTERPOLATION = st.builds(lambda r, t: f"${{{r}:\"{{_target_: {t}}}\"}}", st.sampled_from(["oc.decode", "oc.create", "oc.select", "now"]), TARGETS)
+INTERPOLATION = st.builds(
+    lambda r, t: f'${{{r}:"{{_target_: {t}}}"}}',
+    st.sampled_from(["oc.decode", "oc.create", "oc.select", "now"]),
+    TARGETS,
+)
 KEYS = st.sampled_from(["_target_", "_args_", "_partial_", "_recursive_", "class", "()", "stream", "a", "b"])
 
 
@@ -30,7 +43,9 @@ def values(depth: int):
     return st.one_of(leaves, st.dictionaries(KEYS, inner, max_size=3), st.lists(inner, max_size=2))
 
 
-NODES = st.dictionaries(st.sampled_from(["x", "y"]), st.dictionaries(KEYS, values(2), min_size=1, max_size=4), min_size=1, max_size=2)
+NODES = st.dictionaries(
+    st.sampled_from(["x", "y"]), st.dictionaries(KEYS, values(2), min_size=1, max_size=4), min_size=1, max_size=2
+)
 
 
 def accepted(hydra_node: dict) -> bool:
@@ -86,10 +101,23 @@ def test_code_keys_and_node_making_resolvers_never_pass(node):
             assert not value.startswith("ext://") or value in config_policy.LOGGING_STREAMS
 
 
-OVERRIDE_KEYS = st.sampled_from(["+hydra.callbacks.x._target_", "hydra.callbacks.sweep_manifest._target_", "+hydra.callbacks.x._args_",
-                                 "hydra.job_logging.handlers.file.filename", "hydra.output_subdir", "hydra.run.dir", "+model.note",
-                                 "+hydra.job.env_set.LD_PRELOAD", "hydra.job.name", "+experiment"])
-OVERRIDE_VALUES = st.sampled_from([*DANGEROUS, "../../x", "/etc", "'${oc.env:HOME}'", "x", "runner.launch.sweep_manifest.SweepManifest"])
+OVERRIDE_KEYS = st.sampled_from(
+    [
+        "+hydra.callbacks.x._target_",
+        "hydra.callbacks.sweep_manifest._target_",
+        "+hydra.callbacks.x._args_",
+        "hydra.job_logging.handlers.file.filename",
+        "hydra.output_subdir",
+        "hydra.run.dir",
+        "+model.note",
+        "+hydra.job.env_set.LD_PRELOAD",
+        "hydra.job.name",
+        "+experiment",
+    ]
+)
+OVERRIDE_VALUES = st.sampled_from(
+    [*DANGEROUS, "../../x", "/etc", "'${oc.env:HOME}'", "x", "runner.launch.sweep_manifest.SweepManifest"]
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

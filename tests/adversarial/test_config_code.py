@@ -1,11 +1,7 @@
 """Issue #19, items 1-4 and 10-14, 17: configs that try to run code, write outside the run
 folder, load libraries, or exhaust the machine; each is refused before anything runs."""
 
-import site
-import sys
-
 import pytest
-
 from adversarial_support import canary, refused  # noqa: F401 (a fixture)
 from conftest import TINY
 
@@ -29,7 +25,14 @@ hydra:
 """
 
 
-@pytest.mark.parametrize("target", ["hydra.experimental.callbacks.Path.write_text", "pathlib.Path.write_text", "runner.launch.sweep_manifest.os.system"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "hydra.experimental.callbacks.Path.write_text",
+        "pathlib.Path.write_text",
+        "runner.launch.sweep_manifest.os.system",
+    ],
+)
 def test_a_callback_that_writes_a_pth_file_is_refused(cli, outputs, experiment_file, canary, target):
     name = experiment_file(write_text_payload(target, canary))
     result = cli("train", *TINY, f"+experiment={name}")
@@ -73,11 +76,11 @@ hydra:
 
 
 def test_a_logging_factory_outside_logging_is_refused(cli, experiment_file, canary):
-    name = experiment_file(f"""# @package _global_
+    name = experiment_file("""# @package _global_
 hydra:
   job_logging:
     handlers:
-      evil: {{"()": logging.config.listen, port: 9999}}
+      evil: {"()": logging.config.listen, port: 9999}
 """)
     refused(cli("train", *TINY, f"+experiment={name}"), "hydra.job_logging.handlers.evil.()", "logging class")
 
@@ -90,7 +93,9 @@ def test_a_shared_folders_overrides_go_through_the_same_check(cli, outputs, cana
     folder = outputs / "shared"
     (folder / ".hydra").mkdir(parents=True)
     (folder / "results.json").write_text("{}")
-    (folder / ".hydra" / "overrides.yaml").write_text(f"- data=synthetic\n- +hydra.callbacks.x._target_=pathlib.Path.touch\n")
+    (folder / ".hydra" / "overrides.yaml").write_text(
+        "- data=synthetic\n- +hydra.callbacks.x._target_=pathlib.Path.touch\n"
+    )
     refused(cli("train", f"trainer.resume={folder}"), "_target_")
     assert not canary.exists()
 
@@ -98,16 +103,19 @@ def test_a_shared_folders_overrides_go_through_the_same_check(cli, outputs, cana
 # ---------------------------------------------------------------- 2-3. paths
 
 
-@pytest.mark.parametrize("override, key", [
-    ("hydra.job_logging.handlers.file.filename=${hydra.runtime.output_dir}/../../../../x.log", "filename"),
-    ("hydra.job_logging.handlers.file.filename=/tmp/x.log", "filename"),
-    ("hydra.job.name=../../../x", "hydra.job.name"),
-    ("hydra.output_subdir=../../../tmp/y", "hydra.output_subdir"),
-    ("hydra.output_subdir=/tmp/y", "hydra.output_subdir"),
-    ("hydra.run.dir=/etc", "hydra.run.dir"),
-    ("hydra.run.dir=", "hydra.run.dir"),
-    ("hydra.launcher.temp_folder=/tmp", "hydra.launcher.temp_folder"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("hydra.job_logging.handlers.file.filename=${hydra.runtime.output_dir}/../../../../x.log", "filename"),
+        ("hydra.job_logging.handlers.file.filename=/tmp/x.log", "filename"),
+        ("hydra.job.name=../../../x", "hydra.job.name"),
+        ("hydra.output_subdir=../../../tmp/y", "hydra.output_subdir"),
+        ("hydra.output_subdir=/tmp/y", "hydra.output_subdir"),
+        ("hydra.run.dir=/etc", "hydra.run.dir"),
+        ("hydra.run.dir=", "hydra.run.dir"),
+        ("hydra.launcher.temp_folder=/tmp", "hydra.launcher.temp_folder"),
+    ],
+)
 def test_nothing_is_written_outside_the_outputs_folder(cli, outputs, override, key):
     extra = ["hydra/launcher=joblib"] if "launcher" in override else []
     multirun = ["-m"] if "launcher" in override else []
@@ -125,11 +133,21 @@ def test_a_run_folder_reached_through_dot_dot_or_a_link_is_outside(cli, outputs,
 
 
 def test_a_sweep_subdir_stays_in_its_sweep(cli, outputs):
-    refused(cli("train", "-m", *TINY, "seed=0,1", "hydra.sweep.subdir=../../escaped${hydra.job.num}"), "hydra.sweep.subdir")
+    refused(
+        cli("train", "-m", *TINY, "seed=0,1", "hydra.sweep.subdir=../../escaped${hydra.job.num}"), "hydra.sweep.subdir"
+    )
     assert no_run_folders(outputs)
 
 
-@pytest.mark.parametrize("choice", ["+experiment=../../../../tmp/x/evil", "model=../../../etc/passwd", "+experiment=/etc/passwd", "hydra/launcher=../../x"])
+@pytest.mark.parametrize(
+    "choice",
+    [
+        "+experiment=../../../../tmp/x/evil",
+        "model=../../../etc/passwd",
+        "+experiment=/etc/passwd",
+        "hydra/launcher=../../x",
+    ],
+)
 def test_configs_are_chosen_from_the_config_tree_only(cli, choice):
     refused(cli("train", *TINY, choice), "not an option name")
 
@@ -146,7 +164,9 @@ def test_the_search_path_is_not_a_config_key(cli, tmp_path):
 # ---------------------------------------------------------------- 4. environment
 
 
-@pytest.mark.parametrize("name", ["CUDA_INJECTION64_PATH", "NCCL_NET_PLUGIN", "LD_PRELOAD", "RUNNER_CACHE_DIR", "PYTHONPATH"])
+@pytest.mark.parametrize(
+    "name", ["CUDA_INJECTION64_PATH", "NCCL_NET_PLUGIN", "LD_PRELOAD", "RUNNER_CACHE_DIR", "PYTHONPATH"]
+)
 def test_env_set_names_come_from_a_short_list(cli, name):
     refused(cli("train", *TINY, f"+hydra.job.env_set.{name}=/tmp/x.so"), f"hydra.job.env_set.{name}", "OMP_NUM_THREADS")
 
@@ -155,17 +175,30 @@ def test_a_harmless_env_var_is_set_for_the_run(cli):
     assert cli("train", *TINY, "trainer.epochs=1", "+hydra.job.env_set.OMP_NUM_THREADS=1").code == 0
 
 
-@pytest.mark.parametrize("override, key", [
-    ("+hydra.launcher.additional_parameters.output=/etc/x", "additional_parameters.output"),
-    ("hydra.launcher.setup=['curl x | sh']", "hydra.launcher.setup"),
-    ("hydra.launcher.srun_args=['--task-prolog=/tmp/x.sh']", "srun_args"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("+hydra.launcher.additional_parameters.output=/etc/x", "additional_parameters.output"),
+        ("hydra.launcher.setup=['curl x | sh']", "hydra.launcher.setup"),
+        ("hydra.launcher.srun_args=['--task-prolog=/tmp/x.sh']", "srun_args"),
+    ],
+)
 def test_slurm_shell_lines_cannot_come_from_a_config(cli, override, key):
     refused(cli("train", "-m", *TINY, "hydra/launcher=slurm", override), key)
 
 
 def test_optuna_storage_stays_in_the_outputs_folder(cli):
-    refused(cli("train", "-m", *TINY, "hydra/sweeper=optuna", "hydra.sweeper.storage=sqlite:////tmp/x.db", "optimizer.lr=interval(0.1,1)"), "hydra.sweeper.storage")
+    refused(
+        cli(
+            "train",
+            "-m",
+            *TINY,
+            "hydra/sweeper=optuna",
+            "hydra.sweeper.storage=sqlite:////tmp/x.db",
+            "optimizer.lr=interval(0.1,1)",
+        ),
+        "hydra.sweeper.storage",
+    )
 
 
 # ---------------------------------------------------------------- 10-14, 17: exhaustion and odd input
@@ -185,7 +218,10 @@ def test_threads_are_bounded_for_evaluate_too(cli, outputs):
 
 def test_a_yaml_alias_bomb_is_refused_at_once(cli, experiment_file):
     lines = ["# @package _global_", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
     name = experiment_file("\n".join(lines) + "\n")
     line = refused(cli("train", *TINY, f"+experiment={name}"), "aliases", f"{name}.yaml", "line 3")
     assert len(line) < 400
@@ -234,7 +270,10 @@ def test_config_dir_files_are_checked_like_any_other(cli, tmp_path, canary):
 
 @pytest.mark.parametrize("n_jobs", ["100000", "0", "-5"])
 def test_joblib_workers_are_bounded(cli, outputs, n_jobs):
-    refused(cli("train", "-m", *TINY, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={n_jobs}", "seed=0,1"), "hydra.launcher.n_jobs")
+    refused(
+        cli("train", "-m", *TINY, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={n_jobs}", "seed=0,1"),
+        "hydra.launcher.n_jobs",
+    )
     assert no_run_folders(outputs)
 
 
@@ -247,9 +286,13 @@ def test_a_shared_folder_with_a_link_is_not_written_through(cli, outputs, tmp_pa
     moved = folder / link
     moved.rename(target / link)
     moved.symlink_to(target / link)
-    before = sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    before = (
+        sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    )
     refused(cli("train", f"trainer.resume={folder}", "trainer.epochs=2"), "symbolic link", link)
-    after = sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    after = (
+        sorted(p.name for p in (target / link).rglob("*")) if (target / link).is_dir() else (target / link).read_bytes()
+    )
     assert before == after
 
 

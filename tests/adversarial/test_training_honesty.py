@@ -36,11 +36,15 @@ def test_a_huge_learning_rate_stops_the_run_as_diverged_in_its_first_epoch(cli):
     said = [line for line in console_lines(result) if "stopping (diverged)" in line]
     assert len(said) == 1, console_lines(result)
     assert said[0].startswith("training loss ") and "(trainer.divergence_factor 10000 x " in said[0]
-    assert f"the loss before the first step), first over it at epoch 1, step {results['diverged_at']['step']}" in said[0]
+    assert (
+        f"the loss before the first step), first over it at epoch 1, step {results['diverged_at']['step']}" in said[0]
+    )
 
 
 def test_divergence_factor_0_turns_the_explosion_rule_off(cli):
-    result = cli("train", *TINY, "optimizer.lr=1e6", "trainer.epochs=4", "early_stopping=none", "trainer.divergence_factor=0")
+    result = cli(
+        "train", *TINY, "optimizer.lr=1e6", "trainer.epochs=4", "early_stopping=none", "trainer.divergence_factor=0"
+    )
     assert result.code == 0, result.err
     results = result.results()
     assert results["stop_reason"] == "completed" and results["epochs_run"] == 4
@@ -61,7 +65,9 @@ def test_a_saturating_sigmoid_reproduction_is_not_cut_by_the_default_rule(cli):
     assert result.code == 0, result.err
     results = result.results()
     assert results["stop_reason"] == "completed" and results["epochs_run"] == 6
-    initial = torch.load(result.run_dir() / "checkpoints" / "last.pt", weights_only=True)["early_stopping"]["initial_loss"]
+    initial = torch.load(result.run_dir() / "checkpoints" / "last.pt", weights_only=True)["early_stopping"][
+        "initial_loss"
+    ]
     assert initial > 0
     worst = max(float(r["train/loss"]) for r in metrics_rows(result.run_dir()))
     assert worst < 1e4 * initial / 100  # a hundredfold margin below the default limit
@@ -128,7 +134,9 @@ def test_no_notice_without_a_chosen_epoch_count_or_with_a_chosen_stopper(cli):
     plain = cli("train", *default_epochs, "trainer.epochs=10")  # the default value, but typed: still a choice
     assert any(line.startswith("notice: trainer.epochs=10") for line in console_lines(plain))
     untouched = cli("train", *default_epochs)
-    assert "early stopping: patience 3 on val/accuracy (early_stopping=none to train all 10 epochs)" in console_lines(untouched)
+    assert "early stopping: patience 3 on val/accuracy (early_stopping=none to train all 10 epochs)" in console_lines(
+        untouched
+    )
     assert not any(line.startswith("notice:") for line in console_lines(untouched))
     for chosen in ("early_stopping=patience", "early_stopping.patience=5"):
         result = cli("train", *TINY, "trainer.epochs=20", chosen)
@@ -159,7 +167,9 @@ def test_an_experiment_files_epoch_count_under_the_default_stopper_gets_the_noti
     args = [a for a in TINY if not a.startswith("trainer.epochs=")]
     result = cli("train", f"+experiment={name}", *args)
     assert result.code == 0, result.err
-    assert any(line.startswith("notice: trainer.epochs=20, but the default early stopping") for line in console_lines(result))
+    assert any(
+        line.startswith("notice: trainer.epochs=20, but the default early stopping") for line in console_lines(result)
+    )
     chosen = experiment_file("# @package _global_\ntrainer: {epochs: 20}\nearly_stopping: {patience: 20}\n")
     quiet = cli("train", f"+experiment={chosen}", *args)
     assert quiet.code == 0, quiet.err

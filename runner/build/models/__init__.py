@@ -7,11 +7,11 @@ is "reconstruction", an output shaped like the input.
 
 import torch
 
-from runner.errors import ConfigError
 from runner.build.models import autoencoder, cnn, linear, mlp, recurrent  # noqa: F401  (registers)
 from runner.build.models.registry import MODELS
 from runner.build.models.transfer import load_encoder
 from runner.build.tasks import task_of
+from runner.errors import ConfigError
 
 
 def build_model(model_cfg, reg_cfg, input_shape, num_outputs):
@@ -36,8 +36,13 @@ def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> torch.nn.Module
             out = model(torch.zeros((1, *input_shape)))
         except (RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError("model", f"{model_cfg.name} does not fit inputs of shape {input_shape}: {first}") from None
+            raise ConfigError(
+                "model", f"{model_cfg.name} does not fit inputs of shape {input_shape}: {first}"
+            ) from None
     expected = (1, *task_of(model).output_shape(input_shape, num_outputs))
     if tuple(out.shape) != expected:
-        raise ConfigError("model", f"{model_cfg.name} gives outputs of shape {tuple(out.shape)} for one input of shape {input_shape}, expected {expected}")
+        raise ConfigError(
+            "model",
+            f"{model_cfg.name} gives outputs of shape {tuple(out.shape)} for one input of shape {input_shape}, expected {expected}",
+        )
     return model

@@ -123,11 +123,15 @@ def _conv_parts(cfg: AutoencoderConfig, reg, input_shape):
                     f"the {layer.pool}x{layer.pool} pooling window of conv layer {i} is larger than its {fmt(hw)} feature map"
                     f" (inputs of shape {tuple(input_shape)}); use pool: 1 there, fewer/smaller pools before it, or pool_padding: same",
                 )
-            encoder.append(nn.MaxPool2d(layer.pool, ceil_mode=same))  # ceil: the ragged edge pools on its own, like Keras' 'same'
+            encoder.append(
+                nn.MaxPool2d(layer.pool, ceil_mode=same)
+            )  # ceil: the ragged edge pools on its own, like Keras' 'same'
         pooled = tuple(-(-n // layer.pool) if same else conv_out(n, layer.pool, layer.pool) for n in hw)
         channels, hw = layer.channels, pooled
     features = channels * hw[0] * hw[1]
-    encoder.append(nn.Flatten())  # the code is a vector in both modes, so the sparse and contractive penalties see units
+    encoder.append(
+        nn.Flatten()
+    )  # the code is a vector in both modes, so the sparse and contractive penalties see units
     decoder: List[nn.Module] = [make_dropout(reg.dropout, reg)]
     if cfg.code == "dense":
         encoder.append(make_dropout(reg.dropout, reg))
@@ -165,7 +169,9 @@ def _conv_then_upsample(cfg: AutoencoderConfig, sizes, channels: int, hw) -> Lis
     layers: List[nn.Module] = []
     for i in reversed(range(len(cfg.conv))):
         layer = cfg.conv[i]
-        layers += conv_block(channels, layer.channels, layer.kernel, 1, layer.kernel // 2, cfg.activation, cfg.maxout_pieces)
+        layers += conv_block(
+            channels, layer.channels, layer.kernel, 1, layer.kernel // 2, cfg.activation, cfg.maxout_pieces
+        )
         channels, out_hw = layer.channels, sizes[i][1]
         if out_hw != hw:
             layers.append(nn.Upsample(size=out_hw, mode="nearest"))

@@ -40,7 +40,10 @@ def _fit_conv(i: int, layer: ConvLayerConfig, hw, input_shape):
             + (f" ({fmt(padded)} with padding {layer.padding})" if layer.padding else "")
             + f" from inputs of shape {tuple(input_shape)}; use a smaller kernel, more padding, fewer or smaller pools, or larger inputs",
         )
-    hw = (conv_out(hw[0], layer.kernel, layer.stride, layer.padding), conv_out(hw[1], layer.kernel, layer.stride, layer.padding))
+    hw = (
+        conv_out(hw[0], layer.kernel, layer.stride, layer.padding),
+        conv_out(hw[1], layer.kernel, layer.stride, layer.padding),
+    )
     if layer.pool > min(hw):
         raise ConfigError(
             f"model.conv[{i}].pool",
@@ -63,7 +66,16 @@ def build_cnn(cfg: CNNConfig, reg, input_shape, num_outputs) -> nn.Module:
         layers.append(make_dropout(reg.input_dropout, reg))
     for i, layer in enumerate(cfg.conv):
         hw = _fit_conv(i, layer, hw, input_shape)
-        block = conv_block(channels, layer.channels, layer.kernel, layer.stride, layer.padding, cfg.activation, cfg.maxout_pieces, cfg.batch_norm)
+        block = conv_block(
+            channels,
+            layer.channels,
+            layer.kernel,
+            layer.stride,
+            layer.padding,
+            cfg.activation,
+            cfg.maxout_pieces,
+            cfg.batch_norm,
+        )
         block[0].pool_area = layer.pool**2  # for the nielsen3 init
         layers += block
         if layer.pool > 1:

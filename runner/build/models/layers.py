@@ -35,7 +35,9 @@ def make_dropout(p: float, reg) -> nn.Module:
     (`inverted` when the key is absent); Identity when p is 0."""
     style = getattr(reg, "dropout_style", "inverted")
     if style not in DROPOUT_STYLES:
-        raise ConfigError("regularization.dropout_style", f"unknown style '{style}'; choose one of: {', '.join(DROPOUT_STYLES)}")
+        raise ConfigError(
+            "regularization.dropout_style", f"unknown style '{style}'; choose one of: {', '.join(DROPOUT_STYLES)}"
+        )
     if not p:
         return nn.Identity()
     return nn.Dropout(p) if style == "inverted" else ScaleAtTestDropout(p)
@@ -60,7 +62,9 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
-def dense_block(width_in: int, width_out: int, activation: str, pieces: int = 2, batch_norm: bool = False) -> List[nn.Module]:
+def dense_block(
+    width_in: int, width_out: int, activation: str, pieces: int = 2, batch_norm: bool = False
+) -> List[nn.Module]:
     """Linear -> [BatchNorm] -> activation, `width_out` units after the activation
     (maxout needs `pieces` times as many linear units before it)."""
     wide = width_out * width_factor(activation, pieces)
@@ -71,7 +75,16 @@ def dense_block(width_in: int, width_out: int, activation: str, pieces: int = 2,
     return layers
 
 
-def conv_block(channels_in: int, channels_out: int, kernel: int, stride: int, padding: int, activation: str, pieces: int = 2, batch_norm: bool = False) -> List[nn.Module]:
+def conv_block(
+    channels_in: int,
+    channels_out: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    activation: str,
+    pieces: int = 2,
+    batch_norm: bool = False,
+) -> List[nn.Module]:
     """Conv2d -> [BatchNorm2d] -> activation, `channels_out` maps after the activation."""
     wide = channels_out * width_factor(activation, pieces)
     layers: List[nn.Module] = [nn.Conv2d(channels_in, wide, kernel, stride=stride, padding=padding)]
@@ -92,7 +105,10 @@ def fmt(hw: Tuple[int, int]) -> str:
 
 def image_shape(input_shape: Sequence[int], model: str) -> Tuple[int, int, int]:
     if len(input_shape) != 3:
-        raise ConfigError("model.name", f"{model} needs images shaped (channels, height, width), got inputs of shape {tuple(input_shape)}")
+        raise ConfigError(
+            "model.name",
+            f"{model} needs images shaped (channels, height, width), got inputs of shape {tuple(input_shape)}",
+        )
     c, h, w = input_shape
     return int(c), int(h), int(w)
 
@@ -122,7 +138,9 @@ class ImageToSequence(nn.Module):
         return self.mode
 
 
-def classifier_output(layers: List[nn.Module], width: int, num_outputs: int, last_rate: float, reg, init: str, activation: str) -> nn.Sequential:
+def classifier_output(
+    layers: List[nn.Module], width: int, num_outputs: int, last_rate: float, reg, init: str, activation: str
+) -> nn.Sequential:
     """Close a feed-forward stack: [dropout] -> Linear class scores, then initialise
     the whole net (schemes such as nielsen3 treat that last layer specially)."""
     from runner.build.models.init import initialise

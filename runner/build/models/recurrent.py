@@ -1,9 +1,9 @@
 """Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image as a sequence.
 
-    image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values)
-    -> [input dropout] -> RNN/LSTM/GRU x num_layers (dropout between layers)
-    -> last hidden state of the top layer (both directions if bidirectional)
-    -> [dropout] -> Linear (the class scores)
+image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values)
+-> [input dropout] -> RNN/LSTM/GRU x num_layers (dropout between layers)
+-> last hidden state of the top layer (both directions if bidirectional)
+-> [dropout] -> Linear (the class scores)
 """
 
 import torch
@@ -16,7 +16,9 @@ from runner.config.models.recurrent import RecurrentConfig, RNNConfig
 
 
 class SequenceClassifier(nn.Module):
-    def __init__(self, to_sequence: nn.Module, input_dropout: nn.Module, rnn: nn.RNNBase, dropout: nn.Module, head: nn.Linear):
+    def __init__(
+        self, to_sequence: nn.Module, input_dropout: nn.Module, rnn: nn.RNNBase, dropout: nn.Module, head: nn.Linear
+    ):
         super().__init__()
         self.to_sequence = to_sequence
         self.input_dropout = input_dropout
@@ -47,7 +49,9 @@ def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Modu
         **extra,
     )
     head = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), num_outputs)
-    model = SequenceClassifier(ImageToSequence(cfg.sequence), make_dropout(reg.input_dropout, reg), rnn, make_dropout(rate, reg), head)
+    model = SequenceClassifier(
+        ImageToSequence(cfg.sequence), make_dropout(reg.input_dropout, reg), rnn, make_dropout(rate, reg), head
+    )
     initialise(model, cfg.init, getattr(cfg, "nonlinearity", "tanh"), output=head)
     if cfg.recurrent_init == "orthogonal":
         orthogonal_recurrent(rnn)

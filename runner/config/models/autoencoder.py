@@ -30,7 +30,10 @@ class AutoencoderConfig:
     kind: str = "mlp"  # mlp | conv
     hidden_sizes: List[int] = field(default_factory=list)  # kind mlp: encoder layers before the code
     conv: List[AEConvLayerConfig] = field(
-        default_factory=lambda: [AEConvLayerConfig(channels=16, kernel=3, pool=2), AEConvLayerConfig(channels=8, kernel=3, pool=2)]
+        default_factory=lambda: [
+            AEConvLayerConfig(channels=16, kernel=3, pool=2),
+            AEConvLayerConfig(channels=8, kernel=3, pool=2),
+        ]
     )  # kind conv: encoder conv layers
     code: str = "dense"  # kind conv: dense (a Linear code of code_size units) | feature_map (the last pooled map)
     pool_padding: str = "valid"  # kind conv: valid (floor: 7 -> 3) | same (ceil, Keras' padding='same': 7 -> 4)
@@ -49,28 +52,52 @@ class AutoencoderConfig:
 
     def __post_init__(self):
         require(self.kind in KINDS, "kind", f"choose one of: {', '.join(KINDS)} (got '{self.kind}')")
-        require(all(h >= 1 for h in self.hidden_sizes), "hidden_sizes", f"every layer needs at least 1 unit, got {list(self.hidden_sizes)}")
+        require(
+            all(h >= 1 for h in self.hidden_sizes),
+            "hidden_sizes",
+            f"every layer needs at least 1 unit, got {list(self.hidden_sizes)}",
+        )
         if self.kind == "conv":
             require(len(self.conv) >= 1, "conv", "kind conv needs at least one conv layer")
         for i, layer in enumerate(self.conv):
             require(layer.channels >= 1, f"conv[{i}].channels", f"at least 1 feature map, got {layer.channels}")
-            require(layer.kernel >= 1 and layer.kernel % 2 == 1, f"conv[{i}].kernel", f"an odd size (1, 3, 5, ...) so that 'same' padding keeps the map size, got {layer.kernel}")
+            require(
+                layer.kernel >= 1 and layer.kernel % 2 == 1,
+                f"conv[{i}].kernel",
+                f"an odd size (1, 3, 5, ...) so that 'same' padding keeps the map size, got {layer.kernel}",
+            )
             require(layer.pool >= 1, f"conv[{i}].pool", f"at least 1 (1 = no pooling), got {layer.pool}")
         require(self.code in CODES, "code", f"choose one of: {', '.join(CODES)} (got '{self.code}')")
-        require(self.pool_padding in POOL_PADDINGS, "pool_padding", f"choose one of: {', '.join(POOL_PADDINGS)} (got '{self.pool_padding}')")
+        require(
+            self.pool_padding in POOL_PADDINGS,
+            "pool_padding",
+            f"choose one of: {', '.join(POOL_PADDINGS)} (got '{self.pool_padding}')",
+        )
         require(self.code_size >= 1, "code_size", f"at least 1 unit, got {self.code_size}")
         check_activation(self.activation, "activation")
         check_activation(self.code_activation, "code_activation")
-        require(self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}")
+        require(
+            self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}"
+        )
         check_init(self.init, "init")
         require(self.variant in VARIANTS, "variant", f"choose one of: {', '.join(VARIANTS)} (got '{self.variant}')")
         require(self.noise in NOISES, "noise", f"choose one of: {', '.join(NOISES)} (got '{self.noise}')")
         require(self.noise_level >= 0, "noise_level", f"must be >= 0, got {self.noise_level}")
         if self.noise == "masking":
-            require(self.noise_level < 1, "noise_level", f"masking zeroes this fraction of pixels: in [0, 1), got {self.noise_level}")
-        require(self.sparsity in SPARSITIES, "sparsity", f"choose one of: {', '.join(SPARSITIES)} (got '{self.sparsity}')")
+            require(
+                self.noise_level < 1,
+                "noise_level",
+                f"masking zeroes this fraction of pixels: in [0, 1), got {self.noise_level}",
+            )
+        require(
+            self.sparsity in SPARSITIES, "sparsity", f"choose one of: {', '.join(SPARSITIES)} (got '{self.sparsity}')"
+        )
         require(self.sparsity_weight >= 0, "sparsity_weight", f"must be >= 0, got {self.sparsity_weight}")
         require(0 < self.sparsity_target < 1, "sparsity_target", f"a rate in (0, 1), got {self.sparsity_target}")
         if self.variant == "sparse" and self.sparsity == "kl":
-            require(self.code_activation == "sigmoid", "code_activation", f"sparsity: kl needs code units in (0, 1): use code_activation: sigmoid (got '{self.code_activation}')")
+            require(
+                self.code_activation == "sigmoid",
+                "code_activation",
+                f"sparsity: kl needs code units in (0, 1): use code_activation: sigmoid (got '{self.code_activation}')",
+            )
         require(self.contractive_weight >= 0, "contractive_weight", f"must be >= 0, got {self.contractive_weight}")

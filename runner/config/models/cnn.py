@@ -26,7 +26,10 @@ class ConvLayerConfig:
 class CNNConfig:
     name: str = "cnn"
     conv: List[ConvLayerConfig] = field(
-        default_factory=lambda: [ConvLayerConfig(channels=20, kernel=5, pool=2), ConvLayerConfig(channels=40, kernel=5, pool=2)]
+        default_factory=lambda: [
+            ConvLayerConfig(channels=20, kernel=5, pool=2),
+            ConvLayerConfig(channels=40, kernel=5, pool=2),
+        ]
     )
     fc: List[int] = field(default_factory=lambda: [100])
     activation: str = "relu"
@@ -46,10 +49,22 @@ class CNNConfig:
             require(layer.stride >= 1, f"{key}.stride", f"at least 1, got {layer.stride}")
             require(layer.padding >= 0, f"{key}.padding", f"must be >= 0, got {layer.padding}")
             require(layer.pool >= 1, f"{key}.pool", f"at least 1 (1 = no pooling), got {layer.pool}")
-            require(layer.pool_stride is None or layer.pool_stride >= 1, f"{key}.pool_stride", f"at least 1 (or null), got {layer.pool_stride}")
-        require(all(h >= 1 for h in self.fc), "fc", f"every fully-connected layer needs at least 1 unit, got {list(self.fc)}")
+            require(
+                layer.pool_stride is None or layer.pool_stride >= 1,
+                f"{key}.pool_stride",
+                f"at least 1 (or null), got {layer.pool_stride}",
+            )
+        require(
+            all(h >= 1 for h in self.fc),
+            "fc",
+            f"every fully-connected layer needs at least 1 unit, got {list(self.fc)}",
+        )
         check_activation(self.activation, "activation")
-        require(self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}")
+        require(
+            self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}"
+        )
         require(self.pooling in POOLINGS, "pooling", f"choose one of: {', '.join(POOLINGS)} (got '{self.pooling}')")
         check_init(self.init, "init")
-        check_rates(self.dropout, len(self.fc) + 1, "dropout", "the flattened conv features, then the output of each fc layer")
+        check_rates(
+            self.dropout, len(self.fc) + 1, "dropout", "the flattened conv features, then the output of each fc layer"
+        )

@@ -20,10 +20,22 @@ class MLPConfig:
     init_from: Optional[str] = None  # run folder of a trained autoencoder
 
     def __post_init__(self):
-        require(all(h > 0 for h in self.hidden_sizes), "hidden_sizes", f"every layer needs at least 1 unit, got {list(self.hidden_sizes)}")
+        require(
+            all(h > 0 for h in self.hidden_sizes),
+            "hidden_sizes",
+            f"every layer needs at least 1 unit, got {list(self.hidden_sizes)}",
+        )
         check_activation(self.activation, "activation")
-        require(self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}")
+        require(
+            self.maxout_pieces >= 2, "maxout_pieces", f"at least 2 pieces per maxout unit, got {self.maxout_pieces}"
+        )
         check_init(self.init, "init")
         if self.residual:
-            require(len(set(self.hidden_sizes)) <= 1, "residual", f"skip connections need equal hidden widths, got {list(self.hidden_sizes)}")
-        check_rates(self.dropout, len(self.hidden_sizes) + 1, "dropout", "the input, then the output of each hidden layer")
+            require(
+                len(set(self.hidden_sizes)) <= 1,
+                "residual",
+                f"skip connections need equal hidden widths, got {list(self.hidden_sizes)}",
+            )
+        check_rates(
+            self.dropout, len(self.hidden_sizes) + 1, "dropout", "the input, then the output of each hidden layer"
+        )

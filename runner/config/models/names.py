@@ -11,8 +11,16 @@ ACTIVATION_KIND = "activation"
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "linear", "maxout")
 INIT_KIND = "init scheme"
 INIT_NAMES = (
-    "default", "xavier_uniform", "xavier_normal", "glorot_uniform", "kaiming_uniform", "kaiming_normal",
-    "orthogonal", "nielsen_large", "nielsen_fan_in", "nielsen3",
+    "default",
+    "xavier_uniform",
+    "xavier_normal",
+    "glorot_uniform",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "nielsen_large",
+    "nielsen_fan_in",
+    "nielsen3",
 )
 RECURRENT_INITS = ("default", "orthogonal")
 SEQUENCE_MODES = ("rows", "pixels")
@@ -31,7 +39,9 @@ def check_rates(rates: Optional[Sequence[float]], n_expected: int, key: str, wha
     if rates is None:
         return
     if len(rates) != n_expected:
-        raise ConfigError(key, f"needs {n_expected} rates, one per layer input ({what}), got {len(rates)}: {list(rates)}")
+        raise ConfigError(
+            key, f"needs {n_expected} rates, one per layer input ({what}), got {len(rates)}: {list(rates)}"
+        )
     for i, rate in enumerate(rates):
         if not 0 <= rate < 1:
             raise ConfigError(f"{key}[{i}]", f"a drop probability in [0, 1), got {rate}")

@@ -23,10 +23,22 @@ class RecurrentConfig:
     def __post_init__(self):
         require(self.hidden_size >= 1, "hidden_size", f"at least 1 unit, got {self.hidden_size}")
         require(self.num_layers >= 1, "num_layers", f"at least 1, got {self.num_layers}")
-        require(self.sequence in SEQUENCE_MODES, "sequence", f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')")
-        require(self.dropout is None or 0 <= self.dropout < 1, "dropout", f"a drop probability in [0, 1) (or null), got {self.dropout}")
+        require(
+            self.sequence in SEQUENCE_MODES,
+            "sequence",
+            f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')",
+        )
+        require(
+            self.dropout is None or 0 <= self.dropout < 1,
+            "dropout",
+            f"a drop probability in [0, 1) (or null), got {self.dropout}",
+        )
         check_init(self.init, "init")
-        require(self.recurrent_init in RECURRENT_INITS, "recurrent_init", f"choose one of: {', '.join(RECURRENT_INITS)} (got '{self.recurrent_init}')")
+        require(
+            self.recurrent_init in RECURRENT_INITS,
+            "recurrent_init",
+            f"choose one of: {', '.join(RECURRENT_INITS)} (got '{self.recurrent_init}')",
+        )
 
 
 @dataclass
@@ -36,7 +48,11 @@ class RNNConfig(RecurrentConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        require(self.nonlinearity in NONLINEARITIES, "nonlinearity", f"choose one of: {', '.join(NONLINEARITIES)} (got '{self.nonlinearity}')")
+        require(
+            self.nonlinearity in NONLINEARITIES,
+            "nonlinearity",
+            f"choose one of: {', '.join(NONLINEARITIES)} (got '{self.nonlinearity}')",
+        )
 
 
 @dataclass

@@ -40,6 +40,7 @@ from runner.launch.startup import import_run_modules  # noqa: E402
 
 import_run_modules()  # what `runner train` does first (runner/launch/startup.py)
 
+import runner.build.assemble as assemble  # noqa: E402
 import runner.fit.loop as train  # noqa: E402
 import runner.launch.app as app  # noqa: E402
 import runner.launch.preflight as preflight  # noqa: E402
@@ -81,7 +82,8 @@ def save():
 
 preflight.check = mark_return("config checked", preflight.check)
 app.fit = mark("fit", app.fit)  # the job calls runner.launch.app's name for it
-for _name in ("load_dataset", "RunLog", "train_epoch"):
+assemble.load_dataset = mark("load_dataset", assemble.load_dataset)  # assemble(cfg) loads the data first
+for _name in ("RunLog", "train_epoch"):
     setattr(train, _name, mark(_name, getattr(train, _name)))
 
 if __name__ == "__main__":

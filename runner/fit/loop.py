@@ -1,33 +1,33 @@
-"""The training loop: build everything from a validated config, fit, test the best epoch.
+"""The training loop: build everything from a validated config, fit, test the tested weights.
 
-Read `fit` top to bottom: it is the whole life of a run. What varies between
-experiments (model, loss, optimizer, schedule, regularizers, stopping rule) is
-built from the registries before the loop starts; the loop itself has no
-per-model branches.
+Read `fit` top to bottom: it is the whole life of a run, in phases (set up, resume, the
+epochs, finish), each a function below it. What varies between experiments (model, loss,
+optimizer, schedule, regularizers, stopping rule) is built from the registries before the
+loop starts; the loop itself has no per-model branches. Where and how it runs (device,
+precision, compile, CUDA graphs, DDP, stop signals) is the Runtime's (runner/fit/runtime.py).
 """
 
 import logging
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 import yaml
 from tqdm import tqdm
 
-from runner.build.assemble import assemble
+from runner.build.assemble import Parts, assemble
 from runner.build.data import Split, batches
-from runner.build.device import resolve_device
 from runner.build.early_stopping import EarlyStoppingConfig
 from runner.build.evaluation import split_metrics
-from runner.build.layout import default_dtype
 from runner.config.metric_names import EPOCH, LR, SECONDS, metric_name
 from runner.config.schema import RunConfig
-from runner.fit import cpu_threads, distributed, signals, speed
 from runner.fit.environment import git_commit, machine, seed_everything, versions
 from runner.fit.resume import ResumePoint, restore
+from runner.fit.runtime import PROCESS, Preempted, Process, Runtime
 from runner.paths import CONF_DIR
 from runner.record.checkpoint import save_checkpoint
 from runner.record.results import Results, split_entry, status_of
@@ -38,168 +38,212 @@ log = logging.getLogger("runner")
 
 
 def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
-    with default_dtype(cfg.trainer.precision):  # fp64: parameters, data and every new tensor
-        return _fit(cfg, run_dir, hparams, overrides)
-
-
-def _fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     started = time.perf_counter()
-    trainer = cfg.trainer
-    finished = RunFolder(run_dir).finished_results() if trainer.resume == "auto" else None
+    finished = RunFolder(run_dir).finished_results() if cfg.trainer.resume == "auto" else None
     if finished:
         log.info(f"{run_dir} has already finished: skipping (trainer.resume=auto)")
         return finished
-    device = distributed.local_device(resolve_device(trainer.device))  # under DDP: this rank's GPU
-    speed.check_device(trainer, device)
-    cpu_threads.set_threads(trainer.threads, device)
-    seed_everything(cfg.seed, trainer.deterministic)
+    runtime = Runtime.start(cfg.trainer)
+    with runtime.precision():  # fp64: parameters, data and every new tensor
+        run = set_up(cfg, run_dir, runtime, overrides, started)
+        progress = resume(run, hparams)
+        train(run, progress)
+        return finish(run, progress)
 
-    data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order = assemble(
-        cfg, device, distributed.world_size()
-    )  # runner/build/assemble.py
-    n_params = sum(p.numel() for p in model.parameters())
-    log.info(f"{cfg.model.name}: {n_params:,} parameters, {len(data.train):,} training examples, device {device}")
-    log.info(stopper.describe(trainer.epochs))
+
+@dataclass
+class Run:
+    """What a run is made of: its parts from set_up; the trained module, its step and the log from resume."""
+
+    cfg: RunConfig
+    run_dir: Path
+    runtime: Runtime
+    parts: Parts  # data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order
+    overrides: tuple
+    started: float  # time.perf_counter() when fit began
+    n_params: int
+    trained: Optional[torch.nn.Module] = None  # the module that trains (DDP's wrapper under torchrun)
+    step: Optional[Callable] = None  # the training step (make_step)
+    run_log: object = None  # RunLog on rank 0
+
+    def evaluate(self, split: Split) -> dict:
+        parts = self.parts
+        return evaluate(parts.model, parts.task, split, parts.loss_fn, self.cfg.trainer.eval_batch_size, self.runtime)
+
+
+@dataclass
+class Progress:
+    """How far the run has come: what `finish` reports."""
+
+    resumed: ResumePoint
+    row: Optional[dict] = None  # the last whole epoch's metrics
+    best_state: Optional[dict] = None
+    best_row: Optional[dict] = None
+    mid_epoch: bool = False  # True while the weights have moved on from those of `row`
+    stop_reason: str = "completed"
+    diverged_at: Optional[dict] = None
+
+
+def set_up(cfg: RunConfig, run_dir: Path, runtime: Runtime, overrides, started: float) -> Run:
+    """Seed, build every part from the config (runner/build/assemble.py), say what will run."""
+    seed_everything(cfg.seed, cfg.trainer.deterministic)
+    parts = assemble(cfg, runtime.device, runtime.world_size)
+    n_params = sum(p.numel() for p in parts.model.parameters())
+    log.info(
+        f"{cfg.model.name}: {n_params:,} parameters, {len(parts.data.train):,} training examples, device {runtime.device}"
+    )
+    log.info(parts.stopper.describe(cfg.trainer.epochs))
     if notice := epochs_notice(cfg, overrides):
         log.info(notice)
-    resumed = (
-        restore(run_dir, model, optimizer, scheduler, stopper, order) if trainer.resume == "auto" else ResumePoint()
-    )
-    if stopper.divergence_factor and stopper.initial_loss is None:  # a resumed run keeps the one its checkpoint holds
-        stopper.initial_loss = initial_training_loss(model, task, data.train, loss_fn, trainer.eval_batch_size)
-    run_log = RunLog(run_dir, hparams, rows=resumed.rows) if distributed.is_main() else distributed.Silent()
-    trained = distributed.wrap(
-        model, device
-    )  # DDP under torchrun (gradients averaged over ranks); `model` itself otherwise
-    step = make_step(trained, task, loss_fn, optimizer, hooks, trainer, device)  # after restore (see make_step)
+    return Run(cfg, run_dir, runtime, parts, tuple(overrides), started, n_params)
 
-    best_state, best_row, stop_reason, diverged_at = resumed.best_state, resumed.best_row, "completed", None
-    row = resumed.rows[-1] if resumed.rows else None
-    mid_epoch = False  # True while the weights have moved on from those of `row`
-    signals.install()  # SIGTERM/SIGUSR1/SIGUSR2 now stop the run after the current step (runner/fit/signals.py)
+
+def resume(run: Run, hparams: dict) -> Progress:
+    """Continue from checkpoints/last.pt (trainer.resume=auto), then wrap the model and build
+    the step: both after restoring, which brings the optimizer settings of the run that saved it."""
+    p, trainer = run.parts, run.cfg.trainer
+    resumed = ResumePoint()
+    if trainer.resume == "auto":
+        resumed = restore(run.run_dir, p.model, p.optimizer, p.scheduler, p.stopper, p.order)
+    if p.stopper.divergence_factor and p.stopper.initial_loss is None:  # a resumed run keeps its checkpoint's
+        p.stopper.initial_loss = initial_training_loss(
+            p.model, p.task, p.data.train, p.loss_fn, trainer.eval_batch_size
+        )
+    run.run_log = run.runtime.log_writer(lambda: RunLog(run.run_dir, hparams, rows=resumed.rows))
+    run.trained = run.runtime.wrap(p.model)  # DDP under torchrun (gradients averaged over ranks)
+    run.step = make_step(run.trained, p.task, p.loss_fn, p.optimizer, p.hooks, trainer, run.runtime.device, run.runtime)
+    return Progress(resumed, resumed.rows[-1] if resumed.rows else None, resumed.best_state, resumed.best_row)
+
+
+def train(run: Run, progress: Progress) -> None:
+    """The epochs, until the last or a stop. Ctrl-C or a preemption signal stops gracefully:
+    checkpoints/last.pt holds the last whole epoch (trainer.resume=auto continues from it), and
+    `finish` tests the best weights and writes results.json. A second Ctrl-C quits at once."""
     try:
-        for epoch in range(resumed.epoch + 1, trainer.epochs + 1):
-            tick = time.perf_counter()
-            mid_epoch = True
-            try:
-                train_metrics = train_epoch(
-                    trained, step, task, data.train, loss_fn, trainer, order, f"epoch {epoch}", stopper=stopper
-                )
-            except Diverged as diverged:
-                # Keep best.pt and the weights of the best epoch so far; a sweep goes on with its other points.
-                stop_reason, diverged_at = "diverged", {"epoch": epoch, "step": diverged.step}
-                log.warning(f"{diverged} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
-                break
-            seconds = time.perf_counter() - tick
-            row = {
-                EPOCH: epoch,
-                **prefixed("train", train_metrics),
-                **prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
-                **(
-                    prefixed("test", evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size))
-                    if trainer.test_every_epoch
-                    else {}
-                ),
-                LR: optimizer.param_groups[0]["lr"],
-                SECONDS: round(seconds, 4),
-            }
-            mid_epoch = False
-            improved = stopper.update(epoch, row)
-            if improved:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                best_row = row
-            run_log.epoch(row, trainer.epochs, improved, images=task.images(model, data.val))
-            schedule_done = scheduler.step(row)
-            if trainer.checkpoints and distributed.is_main():
-                elapsed = resumed.elapsed_s + time.perf_counter() - started
-                save_checkpoint(
-                    run_dir, model, optimizer, scheduler, stopper, order, epoch, best=improved, elapsed_s=elapsed
-                )
-            if distributed.active():
-                signals.check_across_ranks(distributed.max_over_ranks)
-            if epoch < trainer.epochs and distributed.agree(stopper.should_stop):  # rank 0's clock decides a time limit
-                stop_reason = stopper.stop_reason  # "early_stopping" or "time_limit"
-                log.info(f"{stopper.explanation()}: stopping")
-                break
-            if epoch < trainer.epochs and schedule_done:
-                stop_reason = "schedule_done"
-                log.info("the learning-rate schedule has ended: stopping")
-                break
+        with run.runtime.stop_signals():  # SIGTERM/SIGUSR1/SIGUSR2 stop the run after the current step
+            for epoch in range(progress.resumed.epoch + 1, run.cfg.trainer.epochs + 1):
+                stop_reason = one_epoch(run, progress, epoch)
+                if stop_reason:
+                    progress.stop_reason = stop_reason
+                    break
     except KeyboardInterrupt:
-        # Graceful: checkpoints/last.pt holds the last whole epoch (trainer.resume=auto continues
-        # from it); test the best weights and write results.json. A second Ctrl-C quits at once.
-        stop_reason = "interrupted"
+        progress.stop_reason = "interrupted"
         log.warning(
             "interrupted: testing the best weights so far and writing results.json (Ctrl-C again quits at once)"
         )
-    except signals.Preempted as preempted:
-        # SLURM's notice of a time limit or preemption: the same graceful stop; signals.finish requeues.
-        stop_reason = "preempted"
+    except Preempted as preempted:  # SLURM's notice of a time limit or preemption; runtime.finish requeues
+        progress.stop_reason = "preempted"
         log.warning(
             f"preempted ({preempted}): testing the best weights so far and writing results.json; trainer.resume=auto continues"
         )
-    finally:
-        signals.restore()  # the usual handlers again: a second signal quits at once, like a second Ctrl-C
 
-    restored_best = best_state is not None and cfg.early_stopping.restore_best
+
+def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
+    """Train, evaluate, log, checkpoint; the reason to stop after this epoch, or None to go on."""
+    p, trainer = run.parts, run.cfg.trainer
+    tick = time.perf_counter()
+    progress.mid_epoch = True
+    try:
+        train_metrics = train_epoch(
+            run.trained, run.step, p.task, p.data.train, p.loss_fn, trainer, p.order, f"epoch {epoch}",
+            stopper=p.stopper, runtime=run.runtime,
+        )  # fmt: skip
+    except Diverged as diverged:  # keep best.pt and the best epoch's weights; a sweep goes on with its other points
+        progress.diverged_at = {"epoch": epoch, "step": diverged.step}
+        log.warning(f"{diverged} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
+        return "diverged"
+    seconds = time.perf_counter() - tick
+    row = {
+        EPOCH: epoch,
+        **prefixed("train", train_metrics),
+        **prefixed("val", run.evaluate(p.data.val)),
+        **(prefixed("test", run.evaluate(p.data.test)) if trainer.test_every_epoch else {}),
+        LR: p.optimizer.param_groups[0]["lr"],
+        SECONDS: round(seconds, 4),
+    }
+    progress.row, progress.mid_epoch = row, False
+    improved = p.stopper.update(epoch, row)
+    if improved:
+        progress.best_state = {k: v.detach().clone() for k, v in p.model.state_dict().items()}
+        progress.best_row = row
+    run.run_log.epoch(row, trainer.epochs, improved, images=p.task.images(p.model, p.data.val))
+    schedule_done = p.scheduler.step(row)
+    if trainer.checkpoints and run.runtime.is_main:
+        elapsed = progress.resumed.elapsed_s + time.perf_counter() - run.started
+        save_checkpoint(
+            run.run_dir, p.model, p.optimizer, p.scheduler, p.stopper, p.order, epoch, best=improved, elapsed_s=elapsed
+        )
+    run.runtime.check_signals_together()  # under DDP: all ranks stop here if any got a signal
+    if epoch < trainer.epochs and run.runtime.agree(p.stopper.should_stop):  # rank 0's clock decides a time limit
+        log.info(f"{p.stopper.explanation()}: stopping")
+        return p.stopper.stop_reason  # "early_stopping" or "time_limit"
+    if epoch < trainer.epochs and schedule_done:
+        log.info("the learning-rate schedule has ended: stopping")
+        return "schedule_done"
+    return None
+
+
+def finish(run: Run, progress: Progress) -> dict:
+    """Test the tested weights (the best epoch's with early_stopping.restore_best), write the
+    test predictions and results.json; after a preemption the runtime requeues the job."""
+    p, trainer = run.parts, run.cfg.trainer
+    restored_best = progress.best_state is not None and run.cfg.early_stopping.restore_best
     if restored_best:
-        model.load_state_dict(best_state)
-    test_metrics = evaluate(model, task, data.test, loss_fn, trainer.eval_batch_size)
-    predictions = task.predictions(model, data.test, trainer.eval_batch_size) if distributed.is_main() else None
+        p.model.load_state_dict(progress.best_state)
+    test_metrics = run.evaluate(p.data.test)
+    predictions = p.task.predictions(p.model, p.data.test, trainer.eval_batch_size) if run.runtime.is_main else None
     if predictions is not None:  # a classifier's: label, predicted per test example
-        RunFolder(run_dir).write_test_predictions(*predictions)
+        RunFolder(run.run_dir).write_test_predictions(*predictions)
     # train/val/test in results.json all describe the weights that were tested (README, results.json)
+    row = progress.row
     if restored_best:
-        tested_epoch, tested_row = stopper.best_epoch, best_row
-    elif row and not mid_epoch:
+        tested_epoch, tested_row = p.stopper.best_epoch, progress.best_row
+    elif row and not progress.mid_epoch:
         tested_epoch, tested_row = row[EPOCH], row
     else:  # stopped inside an epoch: no whole-epoch training loss for these weights; validate them now
-        tested_epoch, tested_row = (
-            None,
-            prefixed("val", evaluate(model, task, data.val, loss_fn, trainer.eval_batch_size)),
-        )
+        tested_epoch, tested_row = None, prefixed("val", run.evaluate(p.data.val))
     which = f"epoch {tested_epoch} weights" if tested_epoch else "weights from inside the last epoch"
     log.info(f"test {format_metrics(test_metrics)} ({which})")
-
     results = Results(  # results.json (runner/record/results.py says what each entry means)
-        status=status_of(stop_reason),
-        stop_reason=stop_reason,
-        task=task.name,
+        status=status_of(progress.stop_reason),
+        stop_reason=progress.stop_reason,
+        task=p.task.name,
         epochs_run=row[EPOCH] if row else 0,
-        diverged_at=diverged_at,
-        best_epoch=stopper.best_epoch,
-        monitor=stopper.cfg.monitor,
+        diverged_at=progress.diverged_at,
+        best_epoch=p.stopper.best_epoch,
+        monitor=p.stopper.cfg.monitor,
         tested_weights="best" if restored_best else "last",
         tested_epoch=tested_epoch,
         train=split_entry(tested_row, "train"),
         val=split_entry(tested_row, "val"),
         test=test_metrics,
-        wall_time_s=round(resumed.elapsed_s + time.perf_counter() - started, 3),
-        resumed_after_epoch=resumed.epoch or None,
-        params=n_params,
-        device=str(device),
-        world_size=distributed.world_size(),
-        seed=cfg.seed,
+        wall_time_s=round(progress.resumed.elapsed_s + time.perf_counter() - run.started, 3),
+        resumed_after_epoch=progress.resumed.epoch or None,
+        params=run.n_params,
+        device=str(run.runtime.device),
+        world_size=run.runtime.world_size,
+        seed=run.cfg.seed,
         threads=torch.get_num_threads(),
-        overrides=list(overrides),
+        overrides=list(run.overrides),
         versions=versions(),
-        machine=machine(device),
+        machine=machine(run.runtime.device),
         git_commit=git_commit(),
     )
-    run_log.finish(results)
-    signals.finish(preempted=stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
+    run.run_log.finish(results)
+    run.runtime.finish(preempted=progress.stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
     return results.as_json()
 
 
-def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.device) -> Callable:
+def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.device, runtime=None) -> Callable:
     """The training step, built once per run: `step(split, idx)` trains on the examples `idx`
     of `split` and returns the task's record of the batch, a tensor (nothing waits for the
     device). By default the plain eager step; trainer.compile/precision/cuda_graphs change
-    how it runs (runner/fit/speed.py). Call it after restoring a checkpoint, which brings the
-    optimizer settings of the run that saved it."""
-    speed.set_capturable(optimizer, trainer.cuda_graphs)
-    forward = speed.training_forward(model, trainer, device)  # `model` itself by default
-    needs_closure = getattr(optimizer, "needs_closure", False)  # L-BFGS re-evaluates the loss itself
+    how it runs (the runtime: runner/fit/runtime.py). Call it after restoring a checkpoint,
+    which brings the optimizer settings of the run that saved it."""
+    runtime = runtime or Runtime(trainer, device)
+    runtime.prepare_optimizer(optimizer)
+    forward = runtime.forward(model)  # `model` itself by default
+    optimizer_step = stepper(optimizer)
 
     def step(split: Split, idx: torch.Tensor) -> torch.Tensor:
         # index_select, not x[idx]: the same rows, without advanced indexing's general path
@@ -208,7 +252,7 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
         for transform in hooks.batch_transforms:
             x = transform(x)
         target = task.target(x, y)
-        first = []  # L-BFGS evaluates the closure several times; record the first (pre-step) one
+        first = []  # the record of the first (pre-step) evaluation: L-BFGS evaluates the closure several times
 
         def closure():
             optimizer.zero_grad(set_to_none=True)
@@ -224,41 +268,60 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
                 first.append(task.record(out, loss, len(idx)))
             return total
 
-        if needs_closure:
-            optimizer.step(closure)
-        else:
-            closure()
-            optimizer.step()
+        optimizer_step(closure)
         for hook in hooks.after_step:
             hook()
         return first[0]
 
-    return speed.CudaGraphStep(step, optimizer, trainer.batch_size) if trainer.cuda_graphs else step
+    return runtime.prepare_step(step, optimizer)
+
+
+def stepper(optimizer) -> Callable:
+    """`optimizer_step(closure)`: the one place that knows how an optimizer steps. One that
+    re-evaluates the loss itself (L-BFGS, `needs_closure`: runner/build/optim.py) gets the
+    closure; the others step once after one evaluation (forward, backward) of it."""
+    if getattr(optimizer, "needs_closure", False):
+        return optimizer.step
+
+    def evaluate_then_step(closure: Callable) -> None:
+        closure()
+        optimizer.step()
+
+    return evaluate_then_step
 
 
 def train_epoch(
-    model, step: Callable, task, split: Split, loss_fn, trainer, order: torch.Generator, desc: str, stopper=None
+    model,
+    step: Callable,
+    task,
+    split: Split,
+    loss_fn,
+    trainer,
+    order: torch.Generator,
+    desc: str,
+    stopper=None,
+    runtime: Process = PROCESS,
 ) -> dict:
     """One pass over the training set, in a fresh random order (or in order with
     trainer.shuffle=false), one `step` (make_step) per batch. Nothing here waits for the
     device: per-step records stay tensors and the epoch's metrics are computed once at the end.
-    Raises Diverged for a NaN/inf loss, or one past the `stopper`'s explosion rule."""
+    Raises Diverged for a NaN/inf loss, or one past the `stopper`'s explosion rule; Preempted
+    between two steps when a stop signal arrived (runner/fit/runtime.py)."""
     model.train()
     n = len(split)
     perm = torch.randperm(n, generator=order) if trainer.shuffle else torch.arange(n)
     # This rank's share of the epoch (all of it in one process); non_blocking: no wait for the copy.
-    perm = distributed.shard(perm).to(split.x.device, non_blocking=True)
-    show = trainer.progress and sys.stderr.isatty() and distributed.is_main()
+    perm = runtime.shard(perm).to(split.x.device, non_blocking=True)
+    show = trainer.progress and sys.stderr.isatty() and runtime.is_main
     steps = batches(len(perm), trainer.batch_size, perm)
     if show:  # wrapped only when shown: even a disabled bar costs a generator hop per step
         steps = tqdm(steps, total=math.ceil(len(perm) / trainer.batch_size), desc=desc, leave=False)
     records = []
-    # Under DDP a lone rank must not stop mid-epoch: fit checks across ranks at the epoch's end.
-    step_check = signals.check if not distributed.active() else (lambda: None)
+    between_steps = runtime.between_steps()  # under DDP nothing: the ranks stop together at the epoch's end
     for idx in steps:
         records.append(step(split, idx))
-        step_check()  # a preemption signal stops the run here, between two steps
-    metrics = distributed.reduce_metrics(task.summarise(records, split, perm, loss_fn), len(perm))
+        between_steps()  # a preemption signal stops the run here, between two steps
+    metrics = runtime.reduce(task.summarise(records, split, perm, loss_fn), len(perm))
     loss = metrics["loss"]
     if not math.isfinite(loss):
         raise Diverged(
@@ -312,11 +375,11 @@ def epochs_notice(cfg: RunConfig, overrides) -> str:
 
 
 @torch.inference_mode()
-def evaluate(model, task, split: Split, loss_fn, batch_size: int) -> dict:
+def evaluate(model, task, split: Split, loss_fn, batch_size: int, runtime: Process = PROCESS) -> dict:
     """Metrics over a split (runner/build/evaluation.py). Under DDP each rank evaluates its
     1/N of the split and the sums are all-reduced."""
-    split = distributed.part(split)
-    return distributed.reduce_metrics(split_metrics(model, task, split, loss_fn, batch_size), len(split))
+    split = runtime.part(split)
+    return runtime.reduce(split_metrics(model, task, split, loss_fn, batch_size), len(split))
 
 
 def prefixed(prefix: str, metrics: dict) -> dict:

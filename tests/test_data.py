@@ -2,7 +2,10 @@
 
 import torch
 
-from runner.build.data import MnistConfig, SyntheticConfig, batches, cache_dir, load_mnist, load_synthetic
+from runner.build.data import batches, cache_dir
+from runner.build.data.mnist import expand_by_shifts, load_mnist, shift
+from runner.build.data.synthetic import load_synthetic
+from runner.config.data import MnistConfig, SyntheticConfig
 
 
 def test_mnist_split_matches_nielsen_and_is_cached(tmp_path):
@@ -41,7 +44,6 @@ def test_batches_cover_the_permutation_once():
 
 
 def test_shift_moves_pixels_and_fills_zeros():
-    from runner.build.data import shift
 
     image = torch.arange(1, 10, dtype=torch.float32).view(1, 1, 3, 3)
     down = shift(image, 1, 0)
@@ -51,7 +53,6 @@ def test_shift_moves_pixels_and_fills_zeros():
 
 
 def test_expanded_set_is_each_image_plus_four_shifts():
-    from runner.build.data import expand_by_shifts, shift
 
     data = load_synthetic(SyntheticConfig(train_size=6))
     big = expand_by_shifts(data.train)

@@ -32,7 +32,7 @@ def sigmoid(z):
 
 
 def mnist_arrays():
-    from runner.build.data import MnistConfig, load_mnist
+    from runner.build.data.mnist import MnistConfig, load_mnist
 
     data = load_mnist(MnistConfig(train_size=1000))
     as_np = lambda split: (split.x.reshape(len(split.x), -1).double().numpy(), split.y.numpy())  # noqa: E731

@@ -11,7 +11,7 @@ contiguous blocks are the same whatever the run's seed.
 Sweep the folds as any other key (experiments/cv.yaml):
     runner train -m data.cv_folds=5 data.cv_fold=0,1,2,3,4
 
-The keys' range checks are the schemas' (runner/config/data.py, check_folds).
+The keys' range checks are the schemas' (runner/config/data/common.py, check_folds).
 """
 
 import dataclasses

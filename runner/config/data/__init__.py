@@ -1,0 +1,18 @@
+"""Schemas of the data group, one module per member (`data=<name>`): each knows its input shape
+and number of classes without loading anything (`shape()`), so the config check can fit the model
+to the data before compute. The loaders are in runner/build/data/, one module per member too."""
+
+from runner.config.data.common import check_folds
+from runner.config.data.mnist import MnistConfig
+from runner.config.data.synthetic import SyntheticConfig
+from runner.config.members import Members
+
+DATA_MEMBERS = Members(
+    "dataset",
+    {
+        "mnist": MnistConfig,
+        "synthetic": SyntheticConfig,
+    },
+)
+
+__all__ = ["DATA_MEMBERS", "MnistConfig", "SyntheticConfig", "check_folds"]

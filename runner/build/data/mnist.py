@@ -15,7 +15,7 @@ import torch
 
 from runner.build.data.cache import cached_splits
 from runner.build.data.registry import DATASETS
-from runner.build.data.splits import Dataset, Split, cache_dir
+from runner.build.data.splits import Dataset, Split, byte_images, cache_dir
 from runner.config.data import MnistConfig
 from runner.errors import RunFault
 
@@ -81,7 +81,7 @@ def _mnist_bytes(cfg: MnistConfig) -> dict:
 
 @DATASETS.register("mnist")
 def load_mnist(cfg: MnistConfig) -> Dataset:
-    splits = {name: Split(x.float() / 256, y) for name, (x, y) in _mnist_bytes(cfg).items()}
+    splits = {name: byte_images(x, y, scale=256) for name, (x, y) in _mnist_bytes(cfg).items()}
     if cfg.train_size:
         splits["train"] = Split(splits["train"].x[: cfg.train_size], splits["train"].y[: cfg.train_size])
     if cfg.train_on_validation:

@@ -34,6 +34,12 @@ class Dataset:
         return Dataset(move(self.train), move(self.val), move(self.test), self.num_classes)
 
 
+def byte_images(x: torch.Tensor, y: torch.Tensor, scale: float = 255.0) -> Split:
+    """A split of uint8 images (N, C, H, W), pixels = byte / scale (255 as torchvision's ToTensor;
+    MNIST's 256 is Nielsen's). Every image dataset builds its splits here."""
+    return Split(x.float() / scale, y)
+
+
 def cache_dir(root: Optional[str] = None) -> Path:
     return Path(root or os.environ.get("RUNNER_CACHE_DIR") or Path.home() / ".cache" / "runner")
 

@@ -17,18 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TINY
 from test_determinism import metrics_without_time
 
 pytestmark = pytest.mark.slurm
 
-TINY = [
-    "data=synthetic",
-    "trainer.epochs=3",
-    "trainer.batch_size=32",
-    "optimizer=sgd",
-    "optimizer.lr=0.5",
-    "trainer.threads=1",
-]
 SLOW = [  # ~0.2 s an epoch: slow enough to signal it mid-way
     "data=synthetic", "data.train_size=2048", "trainer.epochs=6", "trainer.batch_size=4", "optimizer=sgd",
     "optimizer.lr=0.05", "trainer.threads=1", "regularization=dropout", "regularization.dropout=0.3",

@@ -3,7 +3,7 @@ each registered in DATASETS under its schema's name (runner/config/data/). `load
 the one entry point: the member's loader, then cross-validation's fold when asked."""
 
 from runner.build.cross_validation import cross_validation_fold
-from runner.build.data import mnist, synthetic  # noqa: F401 (each registers its loader)
+from runner.build.data import digits, mnist, mnist1d, synthetic  # noqa: F401 (each registers its loader)
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split, batches, cache_dir
 

@@ -25,9 +25,12 @@ CACHE_FORMAT = (
 SPLITS = ("train", "val", "test")
 
 
-def cached_splits(cache: Path, image_shape: Tuple[int, ...], decode: Callable[[], dict], what: str) -> dict:
-    """{split: (uint8 inputs (N, *image_shape), int64 labels)}, from `cache` or from `decode()` (then cached)."""
-    splits = read_cache(cache, image_shape, what)
+def cached_splits(
+    cache: Path, image_shape: Tuple[int, ...], decode: Callable[[], dict], what: str, dtype: torch.dtype = torch.uint8
+) -> dict:
+    """{split: (inputs (N, *image_shape) of `dtype`, int64 labels)}, from `cache` or from `decode()` (then cached).
+    Images are cached as uint8 bytes; generated float signals (MNIST-1D) as float32."""
+    splits = read_cache(cache, image_shape, what, dtype)
     if splits is None:
         splits = decode()
         write_cache(splits, cache, what)
@@ -36,8 +39,10 @@ def cached_splits(cache: Path, image_shape: Tuple[int, ...], decode: Callable[[]
 
 def _header(splits: dict) -> dict:
     def describe(x, y):
-        digest = hashlib.sha256(memoryview(x.contiguous().numpy()).cast("B"))
-        digest.update(memoryview(y.contiguous().numpy()).cast("B"))
+        digest = hashlib.sha256()
+        for tensor in (x, y):
+            if tensor.numel():  # an empty split (a dataset without one, as MNIST-1D's validation) hashes as no bytes
+                digest.update(memoryview(tensor.contiguous().numpy()).cast("B"))
         return {
             "x_shape": list(x.shape),
             "x_dtype": str(x.dtype),
@@ -49,7 +54,9 @@ def _header(splits: dict) -> dict:
     return {name: describe(*splits[name]) for name in SPLITS}
 
 
-def read_cache(cache: Path, image_shape: Tuple[int, ...], what: str) -> Optional[dict]:
+def read_cache(
+    cache: Path, image_shape: Tuple[int, ...], what: str, dtype: torch.dtype = torch.uint8
+) -> Optional[dict]:
     """The cached splits, or None (missing, or unusable: logged)."""
     if not cache.exists():
         return None
@@ -57,7 +64,7 @@ def read_cache(cache: Path, image_shape: Tuple[int, ...], what: str) -> Optional
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             stored = torch.load(cache, map_location="cpu", weights_only=True)
-        splits = _checked(stored, tuple(image_shape))
+        splits = _checked(stored, tuple(image_shape), dtype)
     except Exception as err:  # noqa: BLE001 (whatever torch raises on a damaged file: the data are decoded again)
         text = str(err).strip().splitlines()
         log.warning(
@@ -67,7 +74,7 @@ def read_cache(cache: Path, image_shape: Tuple[int, ...], what: str) -> Optional
     return splits
 
 
-def _checked(stored, image_shape: Tuple[int, ...]) -> dict:
+def _checked(stored, image_shape: Tuple[int, ...], dtype: torch.dtype = torch.uint8) -> dict:
     """The splits of a cache file, or ValueError saying what does not match its header."""
     if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT:
         raise ValueError(f"not a {CACHE_FORMAT} file (written by another runner version?)")
@@ -79,14 +86,9 @@ def _checked(stored, image_shape: Tuple[int, ...]) -> dict:
     for name, (x, y) in splits.items():
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise ValueError(f"split {name} is not a pair of tensors")
-        if (
-            x.dtype != torch.uint8
-            or y.dtype != torch.int64
-            or tuple(x.shape[1:]) != image_shape
-            or y.shape != (len(x),)
-        ):
+        if x.dtype != dtype or y.dtype != torch.int64 or tuple(x.shape[1:]) != image_shape or y.shape != (len(x),):
             raise ValueError(
-                f"split {name} holds {tuple(x.shape)} {x.dtype} images and {tuple(y.shape)} {y.dtype} labels, not N x {wanted} uint8 and N int64"
+                f"split {name} holds {tuple(x.shape)} {x.dtype} inputs and {tuple(y.shape)} {y.dtype} labels, not N x {wanted} {str(dtype).removeprefix('torch.')} and N int64"
             )
     if _header(splits) != stored.get("header"):
         raise ValueError("its contents do not match its header (checksum or shapes)")

@@ -84,12 +84,15 @@ def conv_block(
     activation: str,
     pieces: int = 2,
     batch_norm: bool = False,
+    dims: int = 2,
 ) -> List[nn.Module]:
-    """Conv2d -> [BatchNorm2d] -> activation, `channels_out` maps after the activation."""
+    """Conv -> [BatchNorm] -> activation, `channels_out` maps after the activation; 2-D (images)
+    or 1-D (signals shaped (C, L)) by `dims`."""
     wide = channels_out * width_factor(activation, pieces)
-    layers: List[nn.Module] = [nn.Conv2d(channels_in, wide, kernel, stride=stride, padding=padding)]
+    Conv, BatchNorm = (nn.Conv1d, nn.BatchNorm1d) if dims == 1 else (nn.Conv2d, nn.BatchNorm2d)
+    layers: List[nn.Module] = [Conv(channels_in, wide, kernel, stride=stride, padding=padding)]
     if batch_norm:
-        layers.append(nn.BatchNorm2d(wide))
+        layers.append(BatchNorm(wide))
     layers.append(make_activation(activation, pieces))
     return layers
 
@@ -99,8 +102,9 @@ def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def fmt(hw: Tuple[int, int]) -> str:
-    return f"{hw[0]}x{hw[1]}"
+def fmt(sizes: Tuple[int, ...]) -> str:
+    """A feature map's size as the user reads it: 24x24 for an image, 40 for a signal."""
+    return "x".join(str(s) for s in sizes)
 
 
 def image_shape(input_shape: Sequence[int], model: str) -> Tuple[int, int, int]:
@@ -113,6 +117,17 @@ def image_shape(input_shape: Sequence[int], model: str) -> Tuple[int, int, int]:
     return int(c), int(h), int(w)
 
 
+def signal_or_image_shape(input_shape: Sequence[int], model: str) -> Tuple[int, ...]:
+    """(channels, length) of a 1-D signal or (channels, height, width) of an image: what a
+    convolutional or recurrent model adapts to (1-D or 2-D convolutions, steps along L or H)."""
+    if len(input_shape) not in (2, 3):
+        raise ConfigError(
+            "model.name",
+            f"{model} needs signals shaped (channels, length) or images shaped (channels, height, width), got inputs of shape {tuple(input_shape)}",
+        )
+    return tuple(int(s) for s in input_shape)
+
+
 def flat_size(input_shape: Sequence[int]) -> int:
     width = 1
     for size in input_shape:
@@ -122,13 +137,16 @@ def flat_size(input_shape: Sequence[int]) -> int:
 
 class ImageToSequence(nn.Module):
     """(N, C, H, W) images -> (N, steps, features) sequences: `rows` gives H steps of
-    C*W values (sequential MNIST: 28 rows of 28 pixels); `pixels` gives H*W steps of C values."""
+    C*W values (sequential MNIST: 28 rows of 28 pixels); `pixels` gives H*W steps of C values.
+    A 1-D signal (N, C, L) gives L steps of C values in either mode (MNIST-1D: 40 steps of 1)."""
 
     def __init__(self, mode: str):
         super().__init__()
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            return x.transpose(1, 2)
         n, c, h, w = x.shape
         if self.mode == "rows":
             return x.permute(0, 2, 1, 3).reshape(n, h, c * w)

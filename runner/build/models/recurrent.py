@@ -1,8 +1,10 @@
-"""Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image as a sequence.
+"""Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image or a 1-D signal as a sequence.
 
-image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values)
+image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values);
+signal (C, L) -> L steps of C values (MNIST-1D: 40 steps of 1)
 -> [input dropout] -> RNN/LSTM/GRU x num_layers (dropout between layers)
--> last hidden state of the top layer (both directions if bidirectional)
+-> readout: last: the last hidden state of the top layer (both directions if bidirectional);
+   all_steps: the top layer's outputs at every step, concatenated (MNIST-1D's GRU baseline)
 -> [dropout] -> Linear (the class scores)
 """
 
@@ -10,16 +12,23 @@ import torch
 from torch import nn
 
 from runner.build.models.init import initialise, orthogonal_recurrent
-from runner.build.models.layers import ImageToSequence, image_shape, make_dropout
+from runner.build.models.layers import ImageToSequence, make_dropout, signal_or_image_shape
 from runner.build.models.registry import MODELS
 from runner.config.models.recurrent import RecurrentConfig, RNNConfig
 
 
 class SequenceClassifier(nn.Module):
     def __init__(
-        self, to_sequence: nn.Module, input_dropout: nn.Module, rnn: nn.RNNBase, dropout: nn.Module, head: nn.Linear
+        self,
+        to_sequence: nn.Module,
+        input_dropout: nn.Module,
+        rnn: nn.RNNBase,
+        dropout: nn.Module,
+        head: nn.Linear,
+        readout: str = "last",
     ):
         super().__init__()
+        self.readout = readout
         self.to_sequence = to_sequence
         self.input_dropout = input_dropout
         self.rnn = rnn
@@ -27,7 +36,9 @@ class SequenceClassifier(nn.Module):
         self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, state = self.rnn(self.input_dropout(self.to_sequence(x)))
+        outputs, state = self.rnn(self.input_dropout(self.to_sequence(x)))
+        if self.readout == "all_steps":
+            return self.head(self.dropout(outputs.reshape(x.shape[0], -1)))
         hidden = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c)
         directions = 2 if self.rnn.bidirectional else 1
         last = hidden[-directions:].transpose(0, 1).reshape(x.shape[0], -1)  # top layer, all directions
@@ -35,8 +46,12 @@ class SequenceClassifier(nn.Module):
 
 
 def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Module:
-    channels, height, width = image_shape(input_shape, cfg.name)
-    features = channels * width if cfg.sequence == "rows" else channels
+    shape = signal_or_image_shape(input_shape, cfg.name)
+    if len(shape) == 2:  # a signal (C, L): L steps of C values
+        features, steps = shape
+    else:
+        channels, height, width = shape
+        features, steps = (channels * width, height) if cfg.sequence == "rows" else (channels, height * width)
     rate = reg.dropout if cfg.dropout is None else cfg.dropout
     extra = {"nonlinearity": cfg.nonlinearity} if isinstance(cfg, RNNConfig) else {}
     rnn = kind(
@@ -48,9 +63,15 @@ def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Modu
         dropout=rate if cfg.num_layers > 1 else 0.0,  # PyTorch's dropout acts between layers only
         **extra,
     )
-    head = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), num_outputs)
+    width = cfg.hidden_size * (2 if cfg.bidirectional else 1) * (steps if cfg.readout == "all_steps" else 1)
+    head = nn.Linear(width, num_outputs)
     model = SequenceClassifier(
-        ImageToSequence(cfg.sequence), make_dropout(reg.input_dropout, reg), rnn, make_dropout(rate, reg), head
+        ImageToSequence(cfg.sequence),
+        make_dropout(reg.input_dropout, reg),
+        rnn,
+        make_dropout(rate, reg),
+        head,
+        cfg.readout,
     )
     initialise(model, cfg.init, getattr(cfg, "nonlinearity", "tanh"), output=head)
     if cfg.recurrent_init == "orthogonal":

@@ -3,7 +3,9 @@ and number of classes without loading anything (`shape()`), so the config check 
 to the data before compute. The loaders are in runner/build/data/, one module per member too."""
 
 from runner.config.data.common import check_folds
+from runner.config.data.digits import DigitsConfig
 from runner.config.data.mnist import MnistConfig
+from runner.config.data.mnist1d import Mnist1dConfig
 from runner.config.data.synthetic import SyntheticConfig
 from runner.config.members import Members
 
@@ -12,7 +14,9 @@ DATA_MEMBERS = Members(
     {
         "mnist": MnistConfig,
         "synthetic": SyntheticConfig,
+        "mnist1d": Mnist1dConfig,
+        "digits": DigitsConfig,
     },
 )
 
-__all__ = ["DATA_MEMBERS", "MnistConfig", "SyntheticConfig", "check_folds"]
+__all__ = ["DATA_MEMBERS", "DigitsConfig", "Mnist1dConfig", "MnistConfig", "SyntheticConfig", "check_folds"]

@@ -15,15 +15,18 @@ POOLINGS = ("max", "avg")
 @dataclass
 class ConvLayerConfig:
     channels: int = MISSING  # output feature maps
-    kernel: int = MISSING  # square kernel side
+    kernel: int = MISSING  # square kernel side on images (C, H, W); kernel length on 1-D signals (C, L)
     stride: int = 1
     padding: int = 0  # zeros added on each side
-    pool: int = 1  # square pooling window after the activation; 1 = no pooling
+    pool: int = 1  # pooling window after the activation (square on images, a length on signals); 1 = no pooling
     pool_stride: Optional[int] = None  # None = the window size (non-overlapping)
 
 
 @dataclass
 class CNNConfig:
+    """No key chooses 1-D or 2-D: the convolutions follow the data's shape() (runner/build/models/cnn.py),
+    2-D on images (C, H, W), 1-D on signals (C, L) such as data=mnist1d's (1, 40)."""
+
     name: str = "cnn"
     conv: List[ConvLayerConfig] = field(
         default_factory=lambda: [

@@ -7,6 +7,7 @@ from runner.config.models.names import RECURRENT_INITS, SEQUENCE_MODES, check_in
 from runner.errors import require
 
 NONLINEARITIES = ("tanh", "relu")
+READOUTS = ("last", "all_steps")
 
 
 @dataclass
@@ -15,7 +16,8 @@ class RecurrentConfig:
     hidden_size: int = 128
     num_layers: int = 1
     bidirectional: bool = False
-    sequence: str = "rows"  # rows | pixels
+    sequence: str = "rows"  # images: rows | pixels; a 1-D signal (C, L) is always read as L steps of C values
+    readout: str = "last"  # last: the top layer's last hidden state; all_steps: its outputs at every step, concatenated
     dropout: Optional[float] = None  # between stacked layers and before the classifier; None = regularization.dropout
     init: str = "default"  # input-to-hidden weights and the classifier
     recurrent_init: str = "default"  # hidden-to-hidden weights: default | orthogonal
@@ -28,6 +30,7 @@ class RecurrentConfig:
             "sequence",
             f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')",
         )
+        require(self.readout in READOUTS, "readout", f"choose one of: {', '.join(READOUTS)} (got '{self.readout}')")
         require(
             self.dropout is None or 0 <= self.dropout < 1,
             "dropout",

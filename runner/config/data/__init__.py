@@ -2,10 +2,11 @@
 and number of classes without loading anything (`shape()`), so the config check can fit the model
 to the data before compute. The loaders are in runner/build/data/, one module per member too."""
 
+from runner.config.data.cifar10 import Cifar10Config
 from runner.config.data.common import check_folds
-from runner.config.data.digits import DigitsConfig
+from runner.config.data.fashion_mnist import FashionMnistConfig
+from runner.config.data.kmnist import KmnistConfig
 from runner.config.data.mnist import MnistConfig
-from runner.config.data.mnist1d import Mnist1dConfig
 from runner.config.data.synthetic import SyntheticConfig
 from runner.config.members import Members
 
@@ -14,9 +15,18 @@ DATA_MEMBERS = Members(
     {
         "mnist": MnistConfig,
         "synthetic": SyntheticConfig,
-        "mnist1d": Mnist1dConfig,
-        "digits": DigitsConfig,
+        "fashion_mnist": FashionMnistConfig,
+        "kmnist": KmnistConfig,
+        "cifar10": Cifar10Config,
     },
 )
 
-__all__ = ["DATA_MEMBERS", "DigitsConfig", "Mnist1dConfig", "MnistConfig", "SyntheticConfig", "check_folds"]
+__all__ = [
+    "Cifar10Config",
+    "FashionMnistConfig",
+    "KmnistConfig",
+    "DATA_MEMBERS",
+    "MnistConfig",
+    "SyntheticConfig",
+    "check_folds",
+]

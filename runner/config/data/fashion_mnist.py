@@ -1,0 +1,15 @@
+"""Schema of `data=fashion_mnist` (Fashion-MNIST: 60,000 training and 10,000 test images, 28x28 grey, 10
+classes; the last 10,000 training images validate, as for MNIST); the loader is runner/build/data/fashion_mnist.py."""
+
+from dataclasses import dataclass
+
+from runner.config.data.official_files import OfficialFilesConfig
+
+
+@dataclass
+class FashionMnistConfig(OfficialFilesConfig):
+    name: str = "fashion_mnist"
+
+    def shape(self):
+        """(input shape, number of classes), known without loading anything."""
+        return (1, 28, 28), 10

@@ -17,7 +17,7 @@ import torch
 from runner.build.data.official import LOCATORS, Located, check_labels, load_official, locate
 from runner.build.data.registry import DATASETS
 from runner.build.data.safe_pickle import load_data_pickle
-from runner.build.data.source_files import KEY, find_in, first_present, read_file, tar_members
+from runner.build.data.source_files import KEY, find_in, first_present, lacking, read_file, tar_members
 from runner.config.data import Cifar10Config
 from runner.errors import ConfigError
 
@@ -40,13 +40,17 @@ def load_cifar10(cfg: Cifar10Config):
     return load_official(cfg)
 
 
-def _expected(root: Path) -> str:
-    return f"{ARCHIVE} in {root}, or data_batch_1..data_batch_5 and {TEST_BATCH} in {root / FOLDER} (or in {root})"
+BATCHES = {name: (name,) for name in [*TRAIN_BATCHES, TEST_BATCH]}
+
+
+def _expected(root: Path):
+    described = f"{ARCHIVE} in {root}, or data_batch_1..data_batch_5 and {TEST_BATCH} in {root / FOLDER} (or in {root})"
+    return described, lacking([root / FOLDER, root], BATCHES)
 
 
 def _find(root: Path) -> Optional[Located]:
-    names = [*TRAIN_BATCHES, TEST_BATCH]
-    found = find_in([root / FOLDER, root], {name: (name,) for name in names})
+    names = list(BATCHES)
+    found = find_in([root / FOLDER, root], BATCHES)
     if found:  # the extracted files: quicker to read than the archive
         read = lambda: {name: (read_file(path), str(path)) for name, path in found.items()}  # noqa: E731
         return Located(TITLE, list(found.values()), IMAGE_SHAPE, partial(_decode, read))

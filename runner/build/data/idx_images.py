@@ -9,7 +9,7 @@ import torch
 
 from runner.build.data.idx import IMAGES, LABELS, read_idx
 from runner.build.data.official import Located, check_labels, locate
-from runner.build.data.source_files import KEY, find_in, listing
+from runner.build.data.source_files import KEY, find_in, lacking, listing
 from runner.errors import ConfigError
 
 FILES = {
@@ -21,14 +21,17 @@ FILES = {
 IMAGE_SHAPE = (1, 28, 28)
 
 
+WANTED = {key: (f"{name}.gz", name) for key, name in FILES.items()}  # gzipped as published, or extracted
+
+
 def locate_idx(cfg, title: str, torchvision_class: str) -> Located:
-    def expected(root: Path) -> str:
+    def expected(root: Path):
         names = listing([f"{name}.gz" for name in FILES.values()])
-        return f"{names} (or their extracted files) in {root} or in {root / torchvision_class / 'raw'}"
+        folders = [root, root / torchvision_class / "raw"]
+        return f"{names} (or their extracted files) in {root} or in {folders[1]}", lacking(folders, WANTED)
 
     def find(root: Path) -> Optional[Located]:
-        wanted = {key: (f"{name}.gz", name) for key, name in FILES.items()}
-        found = find_in([root, root / torchvision_class / "raw"], wanted)
+        found = find_in([root, root / torchvision_class / "raw"], WANTED)
         return Located(title, list(found.values()), IMAGE_SHAPE, partial(_decode, found)) if found else None
 
     return locate(cfg, title, find, partial(_download, torchvision_class), expected)

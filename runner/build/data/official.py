@@ -39,7 +39,8 @@ LOCATORS = Registry("dataset read from files")  # member -> locate(cfg) -> Locat
 
 def locate(cfg, title: str, find: Callable[[Path], Optional[Located]], download: Callable[[Path], None], expected):
     """The files of `cfg`'s member in data.root, downloaded first when absent and data.download is set;
-    else a ConfigError naming the folder, what it should hold (`expected(root)`) and data.download."""
+    else a ConfigError naming the folder, what it should hold and what it lacks (`expected(root)`: both
+    as text) and data.download."""
     root = data_root(cfg.root)
     if root.is_dir():
         located = find(root)
@@ -53,10 +54,11 @@ def locate(cfg, title: str, find: Callable[[Path], Optional[Located]], download:
         raise ConfigError(KEY, f"torchvision's download of {title} left no readable files in {root}")
     if root.exists():
         check_folder(root)
-    where = f"{root} lacks them" if root.exists() else f"{root} does not exist"
+    description, lacks = expected(root)
+    where = lacks or (f"{root} holds none of them" if root.exists() else f"{root} does not exist")
     raise ConfigError(
         KEY,
-        f"{title}'s files not found: expected {expected(root)}, and {where}; put them there, set data.root to"
+        f"{title}'s files not found: expected {description}, and {where}; put them there, set data.root to"
         " their folder, or set data.download=true (needs internet)",
     )
 

@@ -65,6 +65,16 @@ def find_in(folders: Iterable[Path], wanted: Dict[str, Sequence[str]]) -> Option
     return None
 
 
+def lacking(folders: Iterable[Path], wanted: Dict[str, Sequence[str]]) -> str:
+    """For a message: the folder holding the most of the wanted files and which it lacks ('' if none holds any)."""
+    best = None
+    for folder in folders:
+        missing = [names[0] for names in wanted.values() if not any(is_regular_file(folder / n) for n in names)]
+        if len(missing) < len(wanted) and (best is None or len(missing) < len(best[1])):
+            best = (folder, missing)
+    return f"{best[0]} lacks {listing(best[1])}" if best else ""
+
+
 def identity(paths: Iterable[Path]) -> str:
     """What the cache of decoded files is keyed on: each file's real path, size and modification time
     (new or changed files get a new key, so a stale cache is never read)."""

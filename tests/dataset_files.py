@@ -4,6 +4,7 @@ version: pickled batches, as a .tar.gz or extracted), written by the tests: noth
 import gzip
 import io
 import pickle
+import struct
 import tarfile
 from pathlib import Path
 
@@ -54,13 +55,33 @@ def write_idx(folder: Path, train: int = 12, test: int = 4, gz: bool = True, see
     return paths
 
 
-def cifar_batches(per_batch: int = 4, seed: int = 0) -> dict:
-    """{name: pickled bytes} of the six batches: dicts {b'data': uint8 (N, 3072), b'labels': [ints]}."""
+class Python2Pickler(pickle._Pickler):
+    """Pickles bytes as Python 2 pickled its str (BINSTRING), as the published CIFAR-10 batches were written:
+    read back with encoding latin1 they are str (the keys 'data', 'labels'), and numpy rebuilds its arrays."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_python2_str(self, obj: bytes):
+        self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_python2_str
+
+
+def python2_pickle(obj) -> bytes:
+    out = io.BytesIO()
+    Python2Pickler(out, protocol=2).dump(obj)
+    return out.getvalue()
+
+
+def cifar_batches(per_batch: int = 4, seed: int = 0, python2: bool = False) -> dict:
+    """{name: pickled bytes} of the six batches: dicts {b'data': uint8 (N, 3072), b'labels': [ints]}
+    (Python 3's pickle; python2: as the published files, with str keys)."""
     batches = {}
     for i, name in enumerate(CIFAR_BATCHES):
         x, y = learnable(per_batch, (3072,), seed + i)
         entry = {b"batch_label": name.encode(), b"data": x, b"labels": [int(v) for v in y]}
-        batches[name] = pickle.dumps(entry)
+        batches[name] = python2_pickle(entry) if python2 else pickle.dumps(entry)
     return batches
 
 

@@ -69,6 +69,18 @@ def test_the_splits_are_the_files_images_in_order(tmp_path):
     assert paths["train_x"].name == "train-images-idx3-ubyte.gz"
 
 
+def test_torchvision_reads_the_same_images_from_the_layout_its_download_leaves(tmp_path):
+    """data.download=true runs torchvision's downloader into data.root; offline, torchvision's own reader
+    and this loader must then agree on where the files are and what they hold (no network here)."""
+    from torchvision.datasets import FashionMNIST
+
+    write_idx(tmp_path / "FashionMNIST" / "raw", train=12, test=4, gz=False, seed=9)
+    ours = load_dataset(FashionMnistConfig(root=str(tmp_path), val_size=4))
+    theirs = FashionMNIST(str(tmp_path), train=True, download=False)
+    assert torch.equal(torch.cat([ours.train.y, ours.val.y]), theirs.targets)
+    assert torch.equal(torch.cat([pixels(ours.train), pixels(ours.val)]), theirs.data.unsqueeze(1).float() / 255)
+
+
 def test_cifar10s_archive_and_folder_give_the_same_splits(tmp_path):
     batches = cifar_batches(per_batch=4, seed=7)
     write_cifar_tar(tmp_path / "a", batches)
@@ -79,6 +91,13 @@ def test_cifar10s_archive_and_folder_give_the_same_splits(tmp_path):
             getattr(a, split).y, getattr(b, split).y
         )
     assert (len(a.train), len(a.val), len(a.test)) == (14, 6, 4) and a.input_shape == (3, 32, 32)
+
+
+def test_cifar10_reads_python2_pickles_as_published(tmp_path):
+    write_cifar_folder(tmp_path / "py2", cifar_batches(seed=2, python2=True))
+    write_cifar_folder(tmp_path / "py3", cifar_batches(seed=2))
+    old, new = (load_dataset(Cifar10Config(root=str(tmp_path / n), val_size=4)) for n in ("py2", "py3"))
+    assert torch.equal(pixels(old.train), pixels(new.train)) and torch.equal(old.test.y, new.test.y)
 
 
 def test_new_files_are_never_read_from_a_stale_cache(tmp_path, cache):

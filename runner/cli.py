@@ -6,25 +6,25 @@ from typing import List
 USAGE = """usage: runner <command> [args...]
 
 commands:
-  train [overrides...]   train one run, or a sweep with -m (a Hydra app; see `runner train --help`)
+  train [overrides...]   train a run, or a sweep with -m (runner train --help)
   compare PATH... [--sort COLUMN] [--out DIR]
-                         compare the runs of a sweep: groups, mean ± std, Welch tests, plots
+                         compare a sweep's runs: mean ± std, Welch tests, plots
   evaluate RUN_DIR [overrides...]
-                         re-test a run's best checkpoint: test accuracy and confusion matrix
+                         re-test a run's best checkpoint: accuracy, confusion
   reproduce [ROWS...] [--seeds N] [--quick] [--report]
-                         train the documented MNIST results and report documented vs obtained
+                         train the documented MNIST results, compare with them
   gradcheck [overrides...] [--examples N] [--entries N] [--tol X]
-                         compare the model's autograd gradients with finite differences
+                         check autograd gradients against finite differences
 
 examples:
-  runner train                                        # the default experiment: MLP on MNIST
-  runner train model.hidden_sizes=[256,128] optimizer=momentum optimizer.lr=0.05
-  runner train data=synthetic trainer.epochs=3        # seconds, for a smoke test
+  runner train                               # the default: an MLP on MNIST
+  runner train model.hidden_sizes=[256,128] optimizer=momentum optimizer.lr=0.1
+  runner train data=synthetic trainer.epochs=3         # seconds: a smoke test
   runner train -m model.activation=tanh,relu seed=0,1,2
-  runner train -m hydra/launcher=joblib +experiment=tanh_vs_relu   # 2 runs at a time
+  runner train -m hydra/launcher=joblib +experiment=tanh_vs_relu  # 2 at a time
   runner compare outputs/sweeps/<date>/<time>
   runner evaluate outputs/sweeps/<date>/<time>/0
-  runner gradcheck model=cnn data=synthetic          # check a model's gradients
+  runner gradcheck model=cnn data=synthetic      # check a model's gradients
 
 Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 """
@@ -75,6 +75,11 @@ def hydra_overrides_of(args):
 def train(args) -> int:
     """Check the whole command line first (runner/launch/preflight.py: every point of a sweep, before
     any runs), then launch it from what the check composed (runner/launch/app.py)."""
+    if _plain_help(args):
+        from runner.launch.train_help import train_help
+
+        print(train_help())  # Hydra's rendering of the same text takes 20 s and more: runner/launch/train_help.py
+        return 0
     multirun = any(a in ("-m", "--multirun") for a in args)
     asks_info = any(a in HYDRA_INFO_FLAGS or a.startswith("--info") for a in args)
     if not asks_info:
@@ -124,6 +129,13 @@ def train(args) -> int:
     else:
         run_one(configs[0])  # the config checked above: composed once
     return 0
+
+
+def _plain_help(args) -> bool:
+    """-h/--help with overrides or -m at most: the help does not depend on them (it lists conf/'s
+    groups). With Hydra's other flags (--config-dir adds groups, --hydra-help, --cfg) Hydra answers."""
+    flags = [a for a in args if a.startswith("-")]
+    return any(a in ("-h", "--help") for a in flags) and all(a in ("-h", "--help", "-m", "--multirun") for a in flags)
 
 
 def _folder_problem(cfg, multirun: bool):

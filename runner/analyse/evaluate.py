@@ -238,12 +238,13 @@ def output_folder(run_dir: Path, overrides: List[str]) -> Path:
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="runner evaluate",
-        description="Test a run's saved weights again: rebuild the model from RUN_DIR/.hydra/config.yaml, load\n"
-        "checkpoints/best.pt, report test loss and accuracy (equal to results.json's on the same data;\n"
-        "exit code 1 if not) and write a confusion matrix (PNG, Markdown, CSV) into RUN_DIR/evaluation/.",
+        description="Test a run's saved weights again: rebuild the model from\n"
+        "RUN_DIR/.hydra/config.yaml, load checkpoints/best.pt, report test loss and\n"
+        "accuracy (equal to results.json's on the same data; exit code 1 if not) and\n"
+        "write a confusion matrix (PNG, Markdown, CSV) into RUN_DIR/evaluation/.",
         epilog="examples:\n"
         "  runner evaluate outputs/runs/2025-01-31/12-00-00-000000\n"
-        "  runner evaluate outputs/sweeps/2025-01-31/12-00-00-000000/3 data.noise=0.8   # harder test data\n"
+        "  runner evaluate outputs/sweeps/2025-01-31/12-00-00/3 data.noise=0.8  # harder\n"
         "  runner evaluate RUN_DIR trainer.device=cpu --checkpoint last",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -32,25 +32,9 @@ from runner.io import atomic_write_text
 from runner.launch.compose import CONFIG_NAME, VERSION_BASE, hydra_app
 from runner.launch.hydra_internals import Callbacks, replace_config_writer
 from runner.launch.startup import import_run_modules
+from runner.launch.train_help import config_groups  # noqa: F401  registers its resolver for Hydra's --help
 from runner.paths import CONF_DIR
 from runner.record import run_guard, run_lock
-
-
-def config_groups() -> str:
-    """`group: option, option` lines for `runner train --help` (the schema groups are internal)."""
-    lines = []
-    folders = sorted(Path(root) for root, _, _ in os.walk(CONF_DIR, followlinks=True))  # conf/experiment is a link
-    for folder in folders[1:]:
-        group = folder.relative_to(CONF_DIR).as_posix()
-        if group.startswith("hydra") or "results" in group:
-            continue
-        options = sorted(f.stem for f in folder.glob("*.yaml"))
-        if options:
-            lines.append(f"  {group}: {', '.join(options)}")
-    return "\n".join(lines)
-
-
-OmegaConf.register_new_resolver("runner_config_groups", config_groups, replace=True)
 
 
 def hparams_of(cfg: DictConfig) -> dict:

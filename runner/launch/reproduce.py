@@ -220,9 +220,13 @@ def write_report(rows: List[Row], quick: bool) -> Path:
 def parse(argv):
     parser = argparse.ArgumentParser(
         prog="runner reproduce",
-        description="Train the documented MNIST results (experiments/reproduce/*.yaml) and report documented vs obtained.",
+        description="Train the documented MNIST results (experiments/reproduce/*.yaml) and\n"
+        "report documented vs obtained.",
         epilog="examples:\n  runner reproduce N1 N3a --seeds 3\n  runner reproduce nielsen-ch6 --jobs 2\n"
-        "  runner reproduce all --quick        # smoke run, minutes\n  runner reproduce nielsen-ch6 --status  # which runs are done, at which epoch, time left\n  runner reproduce --report           # rebuild experiments/REPRODUCTION.md from experiments/results/",
+        "  runner reproduce all --quick           # smoke run, minutes\n"
+        "  runner reproduce nielsen-ch6 --status  # runs done, at which epoch, time left\n"
+        "  runner reproduce --report              # rebuild experiments/REPRODUCTION.md\n"
+        "                                         # from experiments/results/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -128,6 +128,16 @@ def test_a_val_size_the_files_cannot_hold_is_one_line(cli, tmp_path):
     assert len(line) == 1 and "data.val_size: 10000 leaves no training images" in line[0] and "hold 12" in line[0]
 
 
+def test_a_train_size_beyond_the_files_is_refused_before_the_run_even_when_cached(cli, tmp_path):
+    write_idx(tmp_path / "fm", train=12, test=4)
+    common = ["train", "data=kmnist", f"data.root={tmp_path / 'fm'}", "data.val_size=4", "model=mlp", *QUICK]
+    trained(cli(*common, "data.train_size=8"), train=8, test=4)  # all there are; the cache is written
+    result = cli(*common, "data.train_size=9")
+    line = [line for line in result.err.splitlines() if line.startswith("runner")]
+    assert result.code == 2 and len(line) == 1 and "data.train_size: at most 8" in line[0], result.err
+    assert len(list(result.outputs.rglob(".hydra"))) == 1  # the first run's folder only
+
+
 def test_cross_validation_folds_the_training_split(cli, tmp_path):
     write_idx(tmp_path / "fm", train=12, test=4)
     result = cli(

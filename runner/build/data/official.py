@@ -42,7 +42,8 @@ def locate(cfg, title: str, find: Callable[[Path], Optional[Located]], download:
     else a ConfigError naming the folder, what it should hold and what it lacks (`expected(root)`: both
     as text) and data.download."""
     root = data_root(cfg.root)
-    if root.is_dir():
+    if root.exists():
+        check_folder(root)  # a file or a FIFO named as the folder: refused, not handed to the downloader
         located = find(root)
         if located:
             return located
@@ -52,8 +53,6 @@ def locate(cfg, title: str, find: Callable[[Path], Optional[Located]], download:
         if located:
             return located
         raise ConfigError(KEY, f"torchvision's download of {title} left no readable files in {root}")
-    if root.exists():
-        check_folder(root)
     description, lacks = expected(root)
     where = lacks or (f"{root} holds none of them" if root.exists() else f"{root} does not exist")
     raise ConfigError(
@@ -107,22 +106,27 @@ def decoded_splits(cfg) -> dict:
 
 def prepare_data(cfg) -> None:
     """For the preflight: a member read from files is located and decoded into the cache unless its cache
-    is there (ConfigError on any problem, before a run folder exists); other members need nothing."""
+    is there (ConfigError on any problem, before a run folder exists); with train_size, the cache is read
+    to check it against the images there are. Other members need nothing."""
     if cfg.name not in LOCATORS.names():
         return
     located = LOCATORS.get(cfg.name, "data")(cfg)
-    if not _cache_file(cfg, located).is_file():
-        decoded_splits(cfg)
+    if cfg.train_size or not _cache_file(cfg, located).is_file():
+        _cut(cfg, decoded_splits(cfg)["train"][1])  # how many images train is known once the files are read
+
+
+def _cut(cfg, train: torch.Tensor) -> slice:
+    """The training images kept: the first train_size of those val_size leaves (all without train_size)."""
+    if cfg.train_size and cfg.train_size > len(train):
+        raise ConfigError(
+            "data.train_size",
+            f"at most {len(train)} (the training images that val_size={cfg.val_size} leaves), got {cfg.train_size}",
+        )
+    return slice(0, cfg.train_size or len(train))
 
 
 def load_official(cfg) -> Dataset:
     splits = {name: byte_images(x, y, scale=255) for name, (x, y) in decoded_splits(cfg).items()}
-    train = splits["train"]
-    if cfg.train_size:
-        if cfg.train_size > len(train):
-            raise ConfigError(
-                "data.train_size",
-                f"at most {len(train)} (the training images that val_size={cfg.val_size} leaves), got {cfg.train_size}",
-            )
-        train = dataclasses.replace(train, x=train.x[: cfg.train_size], y=train.y[: cfg.train_size])
+    train, keep = splits["train"], _cut(cfg, splits["train"].y)
+    train = dataclasses.replace(train, x=train.x[keep], y=train.y[keep])
     return Dataset(train, splits["val"], splits["test"], num_classes=NUM_CLASSES)

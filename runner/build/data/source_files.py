@@ -18,7 +18,7 @@ from runner.build.data.splits import cache_dir
 from runner.errors import ConfigError
 
 KEY = "data.root"
-MAX_FILE_BYTES = 256 << 20  # the largest file or archive member read (the largest real one, 47 MB, fits)
+MAX_FILE_BYTES = 128 << 20  # the largest file or archive member read (the largest real one: 47 MB)
 
 
 def data_root(root: Optional[str]) -> Path:

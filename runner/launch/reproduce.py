@@ -231,7 +231,9 @@ def parse(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "rows", nargs="*", help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve) or `all`"
+        "rows",
+        nargs="*",
+        help="row ids (N1), groups (nielsen-ch1, nielsen, keras, autoencoders, synnaeve, mnist1d) or `all`",
     )
     parser.add_argument("--seeds", type=int, default=None, help="seeds per row (default: the row's own, 3; 5 for N13)")
     parser.add_argument(

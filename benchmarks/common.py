@@ -80,12 +80,13 @@ def project_overrides(case: Case, threads: int, train_size: Optional[int], extra
 # ---------------------------------------------------------------- plain PyTorch
 
 
-def nielsen_convs():
-    """Nielsen's chapter-6 feature extractor: conv20 5x5, pool, conv40 5x5, pool (ReLU), 640 features."""
+def nielsen_convs(in_channels: int = 1):
+    """Nielsen's chapter-6 feature extractor: conv20 5x5, pool, conv40 5x5, pool (ReLU): 640 features
+    of a 28x28 image, 1,000 of a 32x32 one."""
     from torch import nn
 
     return [
-        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(in_channels, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(20, 40, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(),
     ]  # fmt: skip

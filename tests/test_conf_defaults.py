@@ -35,6 +35,7 @@ PRESETS = {
     "early_stopping/no_improvement_in_n": ("policy", "patience"),
     "early_stopping/time_limit": ("max_minutes",),
     "regularization/augment": ("augment_shift", "augment_rotate"),
+    "regularization/augment_crop_flip": ("augment_shift", "augment_flip"),
     "regularization/clip": ("clip_grad_norm",),
     "regularization/dropout": ("dropout",),
     "regularization/l1": ("l1",),

@@ -119,7 +119,7 @@ def run_gradcheck(cfg, n_examples: int, n_entries: int, eps: float, floor: float
     model, task = model_and_task(cfg, data.input_shape, data.num_classes, regularization=reg)
     disable_dropout(model)
     model = model.double().train()
-    x = data.train.x[:n_examples].double()
+    x = data.train.inputs(slice(0, n_examples), torch.float64)
     target = task.target(x, data.train.y[:n_examples])
     loss_fn = build_loss(cfg.loss, reg)
     penalties = build_hooks(reg, model).penalties  # batch transforms (noise, augmentation) are left out

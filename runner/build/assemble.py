@@ -19,7 +19,7 @@ from runner.build.early_stopping import EarlyStopping
 from runner.build.losses import LOSSES, build_loss, check_loss
 from runner.build.models import build_model, check_model
 from runner.build.optim import build_optimizer
-from runner.build.regularization import StepHooks, build_hooks, param_groups
+from runner.build.regularization import StepHooks, build_hooks, check_augmentation, param_groups
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
 from runner.errors import ConfigError
@@ -93,7 +93,8 @@ def model_and_task(cfg, input_shape, num_classes: int, regularization=None):
 
 def check_parts(cfg, input_shape, num_classes: int) -> None:
     """Before any data is loaded: the model fits the data's shape (built once, on the meta
-    device, by check_model), the loss exists and fits the model's task. Raises ConfigError."""
+    device, by check_model), the loss exists and fits the model's task, augmentation has images. Raises ConfigError."""
+    check_augmentation(cfg.regularization, input_shape)
     model = check_model(cfg.model, cfg.regularization, input_shape, num_classes)
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))

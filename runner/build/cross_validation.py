@@ -32,8 +32,5 @@ def cross_validation_fold(dataset, folds: int, fold: int):
     n = len(train)
     require(folds <= n, "data.cv_folds", f"at most the number of training examples ({n}), got {folds}")
     start, end = fold_bounds(n, folds, fold)
-    keep = lambda t: torch.cat([t[:start], t[end:]])  # noqa: E731
-    split = type(train)
-    return dataclasses.replace(
-        dataset, train=split(keep(train.x), keep(train.y)), val=split(train.x[start:end], train.y[start:end])
-    )
+    kept = torch.cat([torch.arange(start), torch.arange(end, n)])
+    return dataclasses.replace(dataset, train=train.take(kept), val=train.take(slice(start, end)))

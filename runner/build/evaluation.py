@@ -14,7 +14,7 @@ def split_metrics(model, task, split, loss_fn, batch_size: int) -> dict:
     model.eval()
     records = []
     for start in range(0, len(split), batch_size):
-        x, y = split.x[start : start + batch_size], split.y[start : start + batch_size]
+        x, y = split.inputs(slice(start, start + batch_size)), split.y[start : start + batch_size]
         out = model(x)
         loss = loss_fn(out, task.target(x, y)) if task.records_batch_loss else None
         records.append(task.record(out, loss, len(y)))
@@ -26,7 +26,9 @@ def split_metrics(model, task, split, loss_fn, batch_size: int) -> dict:
 def predicted_labels(model, split, batch_size: int) -> torch.Tensor:
     """The class a classifier predicts for each example of `split` (leaves the model in eval mode)."""
     model.eval()
-    return torch.cat([model(split.x[s : s + batch_size]).argmax(1) for s in range(0, len(split), batch_size)])
+    return torch.cat(
+        [model(split.inputs(slice(s, s + batch_size))).argmax(1) for s in range(0, len(split), batch_size)]
+    )
 
 
 def confusion_counts(labels: torch.Tensor, predicted: torch.Tensor, num_classes: int) -> List[List[int]]:

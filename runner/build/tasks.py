@@ -98,7 +98,7 @@ class Reconstruction:
         """Validation inputs (top row) against their reconstructions, for TensorBoard."""
         from runner.build.models.autoencoder import reconstruction_grid
 
-        return {"reconstructions": reconstruction_grid(model, split.x[:8], n=8)}
+        return {"reconstructions": reconstruction_grid(model, split.inputs(slice(0, 8)), n=8)}
 
     @staticmethod
     def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -30,9 +30,11 @@ class RegularizationConfig:
     # noise (training batches only)
     input_noise: float = 0.0  # std of Gaussian noise added to the inputs
     weight_noise: float = 0.0  # std of Gaussian noise added to the weights for each batch's forward/backward
-    # data augmentation (training batches only, image inputs N x C x H x W)
-    augment_shift: int = 0  # random translation of up to this many pixels along each axis (zero fill)
+    # data augmentation (training batches only, image inputs N x C x H x W; each image its own draw)
+    augment_shift: int = 0  # random translation of up to this many pixels along each axis (zero fill):
+    # without rotation exactly a random crop of the image padded with this many zeros on each side
     augment_rotate: float = 0.0  # random rotation by up to +/- this many degrees
+    augment_flip: bool = False  # mirror each image left-right with probability 1/2
     # the loss's targets
     label_smoothing: float = 0.0  # cross_entropy (and the one-hot losses): target (1 - s) * onehot + s / classes
 

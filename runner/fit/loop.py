@@ -246,9 +246,7 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
     optimizer_step = stepper(optimizer)
 
     def step(split: Split, idx: torch.Tensor) -> torch.Tensor:
-        # index_select, not x[idx]: the same rows, without advanced indexing's general path
-        # (on CPU about 13 -> 6 us for a batch of 10 MNIST images, ~4% of an MLP step)
-        x, y = split.x.index_select(0, idx), split.y.index_select(0, idx)
+        x, y = split.inputs(idx), split.y.index_select(0, idx)  # uint8 images: converted here, per batch
         for transform in hooks.batch_transforms:
             x = transform(x)
         target = task.target(x, y)
@@ -354,7 +352,7 @@ class Diverged(Exception):
 def initial_training_loss(model, task, split: Split, loss_fn, n: int) -> float:
     """The training loss before the first step, on the first n training examples: the explosion
     rule's yardstick (runner/build/early_stopping.py, `exploded`). A few milliseconds for an MLP on 1000."""
-    return evaluate(model, task, Split(split.x[:n], split.y[:n]), loss_fn, n)["loss"]
+    return evaluate(model, task, split.take(slice(0, n)), loss_fn, n)["loss"]
 
 
 def epochs_notice(cfg: RunConfig, overrides) -> str:

@@ -5,6 +5,7 @@ cache. With `data.source=torchvision` the official files are downloaded instead 
 internet) and split the same way: the first 50,000 training images train, the last 10,000 validate.
 """
 
+import dataclasses
 import errno
 import gzip
 import importlib.util
@@ -84,10 +85,10 @@ def _mnist_bytes(cfg: MnistConfig) -> dict:
 def load_mnist(cfg: MnistConfig) -> Dataset:
     splits = {name: byte_images(x, y, scale=256) for name, (x, y) in _mnist_bytes(cfg).items()}
     if cfg.train_size:
-        splits["train"] = Split(splits["train"].x[: cfg.train_size], splits["train"].y[: cfg.train_size])
+        splits["train"] = splits["train"].take(slice(0, cfg.train_size))
     if cfg.train_on_validation:
         train, val = splits["train"], splits["val"]
-        splits["train"] = Split(torch.cat([train.x, val.x]), torch.cat([train.y, val.y]))
+        splits["train"] = dataclasses.replace(train, x=torch.cat([train.x, val.x]), y=torch.cat([train.y, val.y]))
         splits["val"] = splits["test"]
     if cfg.expanded:
         splits["train"] = expand_by_shifts(splits["train"])
@@ -112,4 +113,4 @@ def expand_by_shifts(split: Split, seed: int = 12345) -> Split:
     x = torch.stack([shift(split.x, r, c) for r, c in shifts], dim=1).flatten(0, 1)
     y = split.y.repeat_interleave(len(shifts))
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    return Split(x[order], y[order])
+    return dataclasses.replace(split, x=x[order], y=y[order])  # bytes stay bytes (zero fill = byte 0)

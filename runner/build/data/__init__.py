@@ -4,7 +4,8 @@ the one entry point: the member's loader, then cross-validation's fold when aske
 
 from runner.build.cross_validation import cross_validation_fold
 from runner.build.data import cifar10, fashion_mnist, kmnist, mnist, synthetic  # noqa: F401 (each registers its loader)
-from runner.build.data.official import prepare_data
+from runner.build.data.official import prepare_data as prepare_official
+from runner.build.data.own_data import prepare_own  # and the loaders of arrays, csv, image_folder
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split, batches, cache_dir
 
@@ -14,6 +15,13 @@ def load_dataset(cfg) -> Dataset:
     if getattr(cfg, "cv_folds", 0):  # k-fold cross-validation: one fold of the training split validates
         dataset = cross_validation_fold(dataset, cfg.cv_folds, cfg.cv_fold)
     return dataset
+
+
+def prepare_data(cfg) -> None:
+    """For the preflight: data read from files are found, checked and decoded (or cached) now, so
+    that a missing or bad file is refused before any run folder exists; other members need nothing."""
+    prepare_official(cfg)
+    prepare_own(cfg)
 
 
 __all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset", "prepare_data"]

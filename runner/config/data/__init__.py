@@ -2,9 +2,12 @@
 and number of classes without loading anything (`shape()`), so the config check can fit the model
 to the data before compute. The loaders are in runner/build/data/, one module per member too."""
 
+from runner.config.data.arrays import ArraysConfig
 from runner.config.data.cifar10 import Cifar10Config
 from runner.config.data.common import check_folds
+from runner.config.data.csv import CsvConfig
 from runner.config.data.fashion_mnist import FashionMnistConfig
+from runner.config.data.image_folder import ImageFolderConfig
 from runner.config.data.kmnist import KmnistConfig
 from runner.config.data.mnist import MnistConfig
 from runner.config.data.synthetic import SyntheticConfig
@@ -18,10 +21,16 @@ DATA_MEMBERS = Members(
         "fashion_mnist": FashionMnistConfig,
         "kmnist": KmnistConfig,
         "cifar10": Cifar10Config,
+        "arrays": ArraysConfig,
+        "csv": CsvConfig,
+        "image_folder": ImageFolderConfig,
     },
 )
 
 __all__ = [
+    "ArraysConfig",
+    "CsvConfig",
+    "ImageFolderConfig",
     "Cifar10Config",
     "FashionMnistConfig",
     "KmnistConfig",

@@ -26,8 +26,8 @@ def cache(tmp_path, monkeypatch):
 
 
 def pixels(split) -> torch.Tensor:
-    """A split's float inputs, as the model sees them (uint8 splits convert batch by batch: Split.inputs)."""
-    return split.inputs() if hasattr(split, "inputs") else split.x
+    """A split's float inputs, as the model sees them (images held as bytes convert here: Split.inputs)."""
+    return split.inputs()
 
 
 def trained(result, train: int, test: int) -> dict:

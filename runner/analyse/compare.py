@@ -1,6 +1,6 @@
 """`runner compare`: group finished runs by the settings that differ between
 them (seeds and cross-validation folds pooled), tabulate test accuracy mean ± std
-per group, test each group against the best one (Welch), and draw the curves.
+per group, test each group against the highest-mean one (Welch), and draw the curves.
 
 Writes comparison.md, comparison.csv and comparison_*.png into the sweep folder
 (or --out) and prints the Markdown on the console.
@@ -11,6 +11,7 @@ import csv
 import math
 import os
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -219,7 +220,7 @@ def markdown(
     groups: Sequence[Group],
     runs: List[Run],
     sources: Sequence[Path],
-    plots: Sequence[str],
+    plots: "Drawn",
     pooled: Sequence[str] = POOLED,
 ) -> str:
     finished = sum(r.status == "finished" for r in runs)
@@ -239,16 +240,35 @@ def markdown(
     for row in rows:
         spread = "" if math.isnan(row["test_acc_std"]) else f" ± {_pct(row['test_acc_std'])}"
         lines.append(
-            f"| {row['group']}{' (best)' if row['_best'] else ''} | {_n_cell(row, by_label[row['group']])} | {_pct(row['test_acc_mean'])}{spread}"
+            f"| {row['group']}{best_mark(rows) if row['_best'] else ''} | {_n_cell(row, by_label[row['group']])} | {_pct(row['test_acc_mean'])}{spread}"
             f" | {_pct(row['best_val_acc_mean'])} | {_num(row['epochs_to_best_mean'])} | {_num(row['wall_time_s_mean'])} |"
         )
     lines += _against_best(rows)
     lines += _seed_notes(groups, pooled)
     lines += _diverged_notes(groups)
     lines += _run_notes(runs)
-    if plots:
-        lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
+    if plots.files:
+        lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots.files]
+        lines += _dashed_notes(groups, plots.dashed)
     return "\n".join(lines) + "\n"
+
+
+def best_mark(rows: List[dict]) -> str:
+    """What the highest-mean group is called: "best" only when Welch's test tells it apart from
+    every other group; a higher mean alone, within the noise of a few seeds, names no winner."""
+    compared = [r["_welch"] for r in rows if r["_welch"] is not None]
+    if not compared:
+        return ""  # a single group: best of one says nothing
+    unsure = [w for w in compared if not w.significant]
+    if not unsure:
+        return " (best)"
+    p_values = sorted(w.p for w in unsure if w.defined)
+    if not p_values:
+        return " (highest mean; no test possible, see below)"
+    p = f"p = {p_values[0]:.2g}" if len(p_values) == 1 else f"p ≥ {p_values[0]:.2g}"
+    if len(compared) == 1:
+        return f" (highest mean; not distinguishable, {p})"
+    return f" (highest mean; not distinguishable from {len(unsure)} of {len(compared)} groups, {p})"
 
 
 def _against_best(rows: List[dict]) -> List[str]:
@@ -258,12 +278,13 @@ def _against_best(rows: List[dict]) -> List[str]:
         return []
     lines = [
         "",
-        f"## Test accuracy against the best group ({best['group']})",
+        f"## Test accuracy against the highest-mean group ({best['group']})",
         "",
-        "Difference of means (best − group) in percentage points, 95% confidence interval and "
-        "p-value of Welch's t-test (unequal variances).",
+        "Difference of means (highest − group) in percentage points, 95% confidence interval and "
+        "p-value of Welch's t-test (unequal variances). Where the interval includes 0 (p ≥ 0.05), "
+        "these runs cannot tell the two groups apart.",
         "",
-        "| group | n (best vs group) | difference pp | 95% CI pp | p |",
+        "| group | n (highest vs group) | difference pp | 95% CI pp | p |",
         "|---|---:|---:|---:|---:|",
     ]
     for row in compared:
@@ -281,7 +302,7 @@ def _against_best(rows: List[dict]) -> List[str]:
     if len(compared) > 1:
         lines += [
             "",
-            f"{len(compared)} tests against the best group: p-values are not corrected for multiple comparisons.",
+            f"{len(compared)} tests against the highest-mean group: p-values are not corrected for multiple comparisons.",
         ]
     return lines
 
@@ -362,27 +383,54 @@ def write_csv(rows: List[dict], path: Path) -> None:
             writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
 
 
-def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -> List[str]:
+@dataclass
+class Drawn:
+    files: List[str] = field(default_factory=list)  # the PNGs written, names inside the output folder
+    dashed: Dict[str, int] = field(default_factory=dict)  # group -> epoch its curve turns dashed (runs had stopped)
+
+
+def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -> Drawn:
     from runner.analyse import plots  # matplotlib is slow to import: only when there is something to draw
 
-    written = []
+    drawn = Drawn()
     curves = {g.label: [r.metrics for r in g.runs if r.metrics] for g in groups}
     for name, (column, ylabel, percent) in PLOTS.items():
         file = f"comparison_{name}.png"
         if plots.plot_curves(curves, column, ylabel, out / file, percent=percent):
-            written.append(file)
+            drawn.files.append(file)
+            for label, runs in curves.items():
+                epoch = plots.fewer_runs_from(runs, column)
+                if epoch is not None:
+                    drawn.dashed[label] = min(epoch, drawn.dashed.get(label, epoch))
     points = {
         g.label: [
             (pooled_label(r, pooled), r.results["test"]["accuracy"])
             for r in g.runs
             if isinstance(r.results["test"].get("accuracy"), (int, float))
+            and math.isfinite(r.results["test"]["accuracy"])
         ]
         for g in groups
     }
     if any(points.values()):
-        plots.plot_points(points, "test accuracy (%)", out / "comparison_test_accuracy.png")
-        written.append("comparison_test_accuracy.png")
-    return written
+        intervals = {g.label: stats.mean_interval(g.test_accuracy) for g in groups}
+        plots.plot_points(points, "test accuracy (%)", out / "comparison_test_accuracy.png", intervals)
+        drawn.files.append("comparison_test_accuracy.png")
+    return drawn
+
+
+def _dashed_notes(groups: Sequence[Group], dashed: Dict[str, int]) -> List[str]:
+    """Which curves turn dashed, and why: said only of groups where some runs stopped before others."""
+    if not dashed:
+        return []
+    lines = ["", "Dashed: from that epoch on, the mean is over fewer runs, because some had stopped."]
+    for group in groups:
+        if group.label in dashed:
+            last = sorted(int(max(row["epoch"] for row in r.metrics)) for r in group.runs if r.metrics)
+            lines.append(
+                f"- {group.label}: dashed from epoch {dashed[group.label]}; its runs' last epochs: "
+                + ", ".join(map(str, last))
+            )
+    return lines
 
 
 # ---------------------------------------------------------------- command
@@ -391,22 +439,28 @@ def draw_plots(groups: List[Group], out: Path, pooled: Sequence[str] = POOLED) -
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="runner compare",
-        description="Compare the runs of a sweep (or any run folders). Runs are grouped by the overrides that\n"
-        "differ between them; seeds and cross-validation folds (data.cv_fold) are pooled within a group.\n"
-        "Per group: test accuracy mean ± std, best validation accuracy, epochs to best, wall time; each\n"
-        "group against the best one: difference of test accuracy with a 95% confidence interval and\n"
-        "Welch's t-test; curves and per-seed plots. Works on a sweep that is still running (unfinished\n"
-        "runs are listed); unreadable files, and results.json files holding a non-number where a score\n"
-        "belongs, are named and the run skipped. Diverged runs (stop_reason diverged, or a non-finite loss)\n"
-        "are marked in the table and left out of the statistics and plots unless --include-diverged.\n"
-        "Writes comparison.md, comparison.csv and comparison_*.png, and prints the table.",
+        description="Compare the runs of a sweep, or any run folders. Runs are grouped by the\n"
+        "overrides that differ between them; seeds and folds (data.cv_fold) are pooled.\n"
+        "Per group: test accuracy mean ± std, best validation accuracy, epochs to best,\n"
+        "wall time. Each group against the highest-mean one: the difference, its 95%\n"
+        'confidence interval and Welch\'s t-test; "best" only where the test tells the\n'
+        "groups apart. Curves, and test accuracy per seed with each group's interval.\n"
+        "Unfinished runs are listed; unreadable or damaged files are named and their\n"
+        "run skipped. Diverged runs (stop_reason diverged, or a non-finite loss) are\n"
+        "marked and left out of statistics and plots unless --include-diverged.\n"
+        "Writes comparison.md, comparison.csv and comparison_*.png; prints the table.",
         epilog="examples:\n"
         "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000\n"
-        "  runner compare outputs/sweeps/2025-01-31 --sort wall_time_s_mean --out /tmp/report\n"
+        "  runner compare outputs/sweeps/2025-01-31 --sort wall_time_s_mean --out /tmp/r\n"
         "  runner compare outputs/runs/2025-01-31/10-* --out reports/lr\n"
-        "  runner compare outputs/sweeps/2025-01-31/12-00-00-000000 --pool optimizer.lr   # lr pooled too\n\n"
-        "sort columns: group, the differing settings (e.g. model.activation), "
-        + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
+        "  runner compare outputs/sweeps/2025-01-31/12-00-00 --pool optimizer.lr\n\n"
+        + textwrap.fill(
+            "sort columns: group, the differing settings (e.g. model.activation), "
+            + ", ".join(METRIC_COLUMNS + AGAINST_BEST_COLUMNS),
+            79,
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -486,12 +540,12 @@ def main(argv) -> int:
 
     out = args.out or output_folder(args.paths)
     out.mkdir(parents=True, exist_ok=True)
-    plots = draw_plots(groups, out, pooled) if groups and not args.no_plots else []
+    plots = draw_plots(groups, out, pooled) if groups and not args.no_plots else Drawn()
     report = markdown(rows, groups, runs, args.paths, plots, pooled)
     (out / "comparison.md").write_text(report)
     write_csv(rows, out / "comparison.csv")
     print(report)
     if not finished:
         print("runner compare: no finished runs yet", file=sys.stderr)
-    print(f"wrote {out / 'comparison.md'}, comparison.csv" + "".join(f", {p}" for p in plots))
+    print(f"wrote {out / 'comparison.md'}, comparison.csv" + "".join(f", {p}" for p in plots.files))
     return 0

@@ -4,11 +4,13 @@ Curves show, per group, the mean over seeds with a min–max band. Runs of
 different lengths (early stopping) are averaged over the runs that reached each
 epoch, so a group's line continues while at least one of its runs does; it is
 dashed from where some runs had stopped, since those points average fewer runs.
+Test accuracy per run shows each group's mean with its 95% confidence interval, on
+an axis that holds every interval (see points_range).
 """
 
 import math
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -38,6 +40,15 @@ def epoch_envelope(
     )
 
 
+def fewer_runs_from(runs: Sequence[Sequence[dict]], column: str) -> Optional[int]:
+    """The epoch from which a group's line averages fewer than all its runs (some had stopped),
+    or None when every run has a value at every epoch shown: where its line turns dashed."""
+    epochs, _, _, _, count = epoch_envelope(runs, column)
+    full = [i for i, c in enumerate(count) if c == len(runs)]
+    last_full = full[-1] if full else 0
+    return epochs[last_full] if last_full + 1 < len(epochs) else None
+
+
 def plot_curves(
     groups: Dict[str, Sequence[Sequence[dict]]], column: str, ylabel: str, path: Path, percent: bool = False
 ) -> bool:
@@ -47,20 +58,18 @@ def plot_curves(
     drawn = dashed = False
     scale = 100 if percent else 1
     for label, runs in groups.items():
-        epochs, mean, low, high, count = epoch_envelope(runs, column)
+        epochs, mean, low, high, _ = epoch_envelope(runs, column)
         if not epochs:
             continue
         drawn = True
         mean = [scale * v for v in mean]
-        full = [i for i, c in enumerate(count) if c == len(runs)]
-        last_full = full[-1] if full else 0
-        (line,) = ax.plot(
-            epochs[: last_full + 1], mean[: last_full + 1], marker="o", markersize=3, label=f"{label} (n={len(runs)})"
-        )
-        if last_full + 1 < len(epochs):
+        fewer_from = fewer_runs_from(runs, column)
+        solid = len(epochs) if fewer_from is None else epochs.index(fewer_from) + 1
+        (line,) = ax.plot(epochs[:solid], mean[:solid], marker="o", markersize=3, label=f"{label} (n={len(runs)})")
+        if fewer_from is not None:
             dashed = True
             ax.plot(
-                epochs[last_full:], mean[last_full:], marker="o", markersize=3, linestyle="--", color=line.get_color()
+                epochs[solid - 1 :], mean[solid - 1 :], marker="o", markersize=3, linestyle="--", color=line.get_color()
             )
         ax.fill_between(
             epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(), alpha=0.2, linewidth=0
@@ -83,9 +92,16 @@ def curves_title(ylabel: str, dashed: bool) -> str:
     return f"{ylabel}: mean over seeds, band = min–max" + ("\n(dashed: some runs had stopped)" if dashed else "")
 
 
-def plot_points(groups: Dict[str, Sequence[Tuple[object, float]]], ylabel: str, path: Path) -> None:
-    """One column per group, one point per run (labelled with its seed), and the group mean as a bar."""
+def plot_points(
+    groups: Dict[str, Sequence[Tuple[object, float]]],
+    ylabel: str,
+    path: Path,
+    intervals: Dict[str, Tuple[float, float]],
+) -> None:
+    """One column per group, one point per run (labelled with its seed), the group mean as a bar
+    and its 95% confidence interval as an error bar (intervals: {group: (low, high)}, nan if none)."""
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(groups) + 2), 4.5))
+    shown: List[float] = []  # every value the y axis must hold
     for x, (label, points) in enumerate(groups.items()):
         values = [100 * v for _, v in points]
         if not values:
@@ -95,15 +111,38 @@ def plot_points(groups: Dict[str, Sequence[Tuple[object, float]]], ylabel: str, 
         ax.scatter([x + o for o in offsets], values, zorder=3)
         for o, v, (seed, _) in zip(offsets, values, points):
             ax.annotate(str(seed), (x + o, v), textcoords="offset points", xytext=(3, 3), fontsize=7)
-        ax.hlines(sum(values) / len(values), x - 0.3, x + 0.3, colors="black", linewidth=1.5, zorder=2)
+        mean = sum(values) / len(values)
+        ax.hlines(mean, x - 0.3, x + 0.3, colors="black", linewidth=1.5, zorder=2)
+        low, high = (100 * v for v in intervals.get(label, (math.nan, math.nan)))
+        if math.isfinite(low) and math.isfinite(high):
+            ax.errorbar(x + 0.32, mean, yerr=[[mean - low], [high - mean]], color="black", capsize=4, linewidth=1)
+            shown += [low, high]
+        shown += values
+    ax.set_ylim(*points_range(shown))
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(list(groups), rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{ylabel} per run (labels: seed; line: mean)")
+    ax.set_title(
+        f"{ylabel} per run (labels: seed)\nline: group mean; error bar: its 95% confidence interval", fontsize=10
+    )
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+MIN_POINTS_SPAN = 1.0  # percentage points: the least height of the per-run axis
+
+
+def points_range(values: Sequence[float]) -> Tuple[float, float]:
+    """The y range of the per-run plot: every run and every group's confidence interval, plus a
+    margin. Fitted to the points alone, matplotlib stretched a 0.13-point gap between two means
+    over the whole axis and it looked large; with the intervals on the axis, a gap is seen
+    against how far each mean is uncertain. At least MIN_POINTS_SPAN tall, so that runs that
+    scored (almost) alike, with no interval to show, are not magnified into a difference."""
+    low, high = min(values), max(values)
+    centre, half = (low + high) / 2, max(high - low, MIN_POINTS_SPAN) / 2
+    return centre - 1.1 * half, centre + 1.1 * half
 
 
 def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: Path, title: str) -> None:

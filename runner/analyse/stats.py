@@ -8,7 +8,7 @@ have the same spread (a less stable optimizer varies more from seed to seed).
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, Tuple
 
 from scipy import stats as scipy_stats
 
@@ -26,6 +26,16 @@ def std(values: Sequence[float]) -> float:
         return NAN
     m = mean(values)
     return math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Tuple[float, float]:
+    """The t confidence interval of the mean, mean -/+ t_{(1+c)/2, n-1} * std / sqrt(n):
+    where the group's true mean plausibly lies; (nan, nan) below 2 values."""
+    n = len(values)
+    if n < 2:
+        return NAN, NAN
+    half_width = scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * std(values) / math.sqrt(n)
+    return mean(values) - half_width, mean(values) + half_width
 
 
 @dataclass
@@ -46,6 +56,11 @@ class Welch:
     @property
     def defined(self) -> bool:
         return not math.isnan(self.p)
+
+    @property
+    def significant(self) -> bool:
+        """p below 1 - confidence: the same verdict as "the confidence interval leaves out 0"."""
+        return self.defined and self.p < 1 - self.confidence
 
 
 def welch(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Welch:

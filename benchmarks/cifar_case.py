@@ -7,6 +7,9 @@ matter to time and memory). Three sides alternate in one process, after one warm
     bytes   runner's loop on the images held as uint8, each batch converted to float (byte / 255)
     float   runner's loop on the same images held as float32 (what every split held before #21)
     plain   plain.py's loop on float32 tensors (what a hand-written loop holds)
+    nchw    the bytes side with trainer.channels_last=false: the plain loop's memory layout, so
+            that bytes / nchw's ratio to plain is the loop's own overhead
+    augment the bytes side with regularization=augment_crop_flip (what the augmentation costs)
 
 "Runner's loop" is what `fit` builds and runs: runner.build.assemble.assemble (data on the device
 in the run's dtype and layout: channels_last for a CNN on the CPU in fp32), make_step and
@@ -64,7 +67,7 @@ def dataset(decoded: dict, storage: str):
     return Dataset(splits["train"], splits["val"], splits["test"], num_classes=10)
 
 
-def runner_parts(data, threads: int):
+def runner_parts(data, threads: int, extra=()):
     """assemble(cfg) with `data` as the loaded dataset, as `fit` assembles; then its step."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -77,7 +80,7 @@ def runner_parts(data, threads: int):
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
-        cfg = validate(compose(config_name="config", overrides=[*OVERRIDES, f"trainer.threads={threads}"]))
+        cfg = validate(compose(config_name="config", overrides=[*OVERRIDES, f"trainer.threads={threads}", *extra]))
     cfg.trainer.progress = False
     real_load, assemble_module.load_dataset = assemble_module.load_dataset, lambda _cfg: data
     try:
@@ -89,10 +92,10 @@ def runner_parts(data, threads: int):
     return cfg, parts, step
 
 
-def runner_epoch(data, threads: int):
+def runner_epoch(data, threads: int, extra=()):
     from runner.fit.loop import train_epoch
 
-    cfg, parts, step = runner_parts(data, threads)
+    cfg, parts, step = runner_parts(data, threads, extra)
     return lambda: train_epoch(
         parts.model, step, parts.task, parts.data.train, parts.loss_fn, cfg.trainer, parts.order, "epoch"
     )
@@ -113,6 +116,8 @@ def time_sides(args) -> dict:
         "bytes": runner_epoch(dataset(decoded, "bytes"), args.threads),
         "float": runner_epoch(dataset(decoded, "float"), args.threads),
         "plain": plain_side(x.float() / 255, y),
+        "nchw": runner_epoch(dataset(decoded, "bytes"), args.threads, ["trainer.channels_last=false"]),
+        "augment": runner_epoch(dataset(decoded, "bytes"), args.threads, ["regularization=augment_crop_flip"]),
     }
     for side in sides.values():  # warm-up: first-call allocations, lazy imports, oneDNN kernels
         side()
@@ -124,7 +129,7 @@ def time_sides(args) -> dict:
             sides[name]()
             seconds[name].append(time.perf_counter() - tick)
             print(
-                f"[{time.strftime('%H:%M:%S')}] {name:5s} epoch {seconds[name][-1]:.3f} s", file=sys.stderr, flush=True
+                f"[{time.strftime('%H:%M:%S')}] {name:7s} epoch {seconds[name][-1]:.3f} s", file=sys.stderr, flush=True
             )
     return seconds
 

@@ -58,7 +58,9 @@ TRAIN_CASES: Dict[str, Case] = {
 }
 EVAL_CASES = {"eval_cnn": "cnn", "eval_mlp": "mlp"}  # evaluation of the 10k validation set
 OTHER_CASES = ("startup", "sweep")
-ALL_CASES = [*TRAIN_CASES, *EVAL_CASES, *OTHER_CASES]
+CIFAR_CASE = "cifar_cnn_b64"  # CIFAR-shaped random bytes, in one process: benchmarks/cifar_case.py
+CIFAR_TRAIN_SIZE = 10000  # of the 50,000: a modest run on a shared 2-core machine
+ALL_CASES = [*TRAIN_CASES, *EVAL_CASES, CIFAR_CASE, *OTHER_CASES]
 
 
 def project_overrides(case: Case, threads: int, train_size: Optional[int], extra=()) -> List[str]:

@@ -16,6 +16,12 @@ predictions; the plain script only trains).
 Other cases:
     eval_cnn, eval_mlp  runner.fit.loop.evaluate on the 10k validation set against a
                         plain chunked loop, same model object, alternating in one process
+    cifar_cnn_b64       CIFAR-shaped random uint8 images 3x32x32, Nielsen's conv net, SGD,
+                        batch 64, 10,000 training images (5,000 with --quick): runner's loop
+                        on the images held as bytes (each batch converted) and as float32
+                        against the plain loop, alternating in one process; then the peak RSS
+                        of a CIFAR-10-sized dataset (70,000 images) through an epoch with each
+                        storage, each in its own process (benchmarks/cifar_case.py)
     startup             process start to first training step of `runner train`
                         (benchmarks/first_step.py explains how it is measured)
     sweep               runs per hour of a 2-job joblib sweep of small MLP runs against
@@ -55,6 +61,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ALL_CASES,
+    CIFAR_CASE,
+    CIFAR_TRAIN_SIZE,
     EVAL_CASES,
     QUICK_TRAIN_SIZE,
     ROOT,
@@ -168,6 +176,71 @@ def row_eval(name, result) -> list:
         "",
         "",
     ]
+
+
+# ---------------------------------------------------------------- CIFAR-shaped epoch, storage and memory
+
+
+def bench_cifar(args) -> dict:
+    size = QUICK_TRAIN_SIZE if args.quick else CIFAR_TRAIN_SIZE
+    cmd = [python(), str(ROOT / "benchmarks" / "cifar_case.py"), "--train-size", str(size)]
+    res = timed_run(cmd + ["--repeats", str(args.repeats), "--threads", str(args.threads)])
+    out = json.loads(res["stdout"].strip().splitlines()[-1])
+    say(f"{CIFAR_CASE}: " + ", ".join(f"{k} median {statistics.median(v):.3f} s" for k, v in out["seconds"].items()))
+    return {"kind": "cifar", "runs": out}
+
+
+def row_cifar(name, result) -> list:
+    seconds = result["runs"]["seconds"]
+    p, f, q = stats(seconds["bytes"]), stats(seconds["float"]), stats(seconds["plain"])
+    ratio_min, ratio_med = p["min"] / q["min"], p["median"] / q["median"]
+    pairs = statistics.median(a / b for a, b in zip(seconds["bytes"], seconds["plain"]))
+    result["summary"] = {
+        "ratio_min": ratio_min,
+        "ratio_median": ratio_med,
+        "ratio_pairs": pairs,
+        "bytes_over_float_min": p["min"] / f["min"],
+        "target": EPOCH_TARGET,
+    }
+    ok = "yes" if min(ratio_min, pairs) <= EPOCH_TARGET else "NO"
+    return [
+        f"{name} ({result['runs']['train_size']:,} images, bytes)",
+        f"{p['min']:.3f} / {p['median']:.3f}",
+        f"{q['min']:.3f} / {q['median']:.3f}",
+        f"{ratio_min:.3f}",
+        f"{ratio_med:.3f}",
+        f"{pairs:.3f}",
+        f"<= {EPOCH_TARGET}: {ok}",
+        "",
+        "",
+    ]
+
+
+def cifar_note(result) -> str:
+    seconds, rss = result["runs"]["seconds"], result["runs"]["rss"]
+    p, f = stats(seconds["bytes"]), stats(seconds["float"])
+    lines = [
+        f"{CIFAR_CASE}: runner's epoch with the images held as bytes {p['min']:.3f} / {p['median']:.3f} s (min / median),"
+        f" as float32 {f['min']:.3f} / {f['median']:.3f} s: bytes / float {p['min'] / f['min']:.3f} (min)."
+    ]
+    if "nchw" in seconds:
+        n, q = stats(seconds["nchw"]), stats(seconds["plain"])
+        lines.append(
+            f"in the plain loop's layout (trainer.channels_last=false, bytes): {n['min']:.3f} / {n['median']:.3f} s,"
+            f" ratio to the plain loop {n['min'] / q['min']:.3f} (min), {n['median'] / q['median']:.3f} (median)"
+        )
+    if "augment" in seconds:
+        a = stats(seconds["augment"])
+        lines.append(
+            f"with regularization=augment_crop_flip (bytes): {a['min']:.3f} / {a['median']:.3f} s, {a['min'] / p['min']:.3f}x the epoch without"
+        )
+    for storage, r in rss.items():
+        lines.append(
+            f"peak RSS, CIFAR-10-sized data held as {storage}: {r['peak_rss_mib']:.0f} MiB"
+            f" ({r['peak_rss_mib'] - r['rss_before_data_mib']:.0f} MiB over the {r['rss_before_data_mib']:.0f} MiB before any data;"
+            f" inputs held {r['held_inputs_mib']:.0f} MiB)"
+        )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- startup
@@ -498,6 +571,8 @@ def main(argv=None) -> int:
                 results[name] = bench_training(name, args, cache, work)
             elif name in EVAL_CASES:
                 results[name] = bench_eval(name, args, cache)
+            elif name == CIFAR_CASE:
+                results[name] = bench_cifar(args)
             elif name == "startup":
                 results[name] = bench_startup(args, cache, work)
             elif name == "sweep":
@@ -519,6 +594,8 @@ def main(argv=None) -> int:
             if kind == "train"
             else row_eval(name, result)
             if kind == "eval"
+            else row_cifar(name, result)
+            if kind == "cifar"
             else row_startup(result)
             if kind == "startup"
             else row_sweep(result)
@@ -552,6 +629,9 @@ def main(argv=None) -> int:
     if "startup" in results:
         print()
         print(startup_breakdown(results["startup"]))
+    if CIFAR_CASE in results:
+        print()
+        print(cifar_note(results[CIFAR_CASE]))
     if "sweep" in results:
         print()
         print(sweep_note(results["sweep"]))

@@ -49,8 +49,9 @@ class ArraysConfig(OwnSplitConfig):
                     KEY,
                     f"{files[0]}: '{GIVEN_SPLITS[split][0]}' holds inputs of shape {shape}, 'x' of shape {inputs}; make them agree",
                 )
-        largest = max(largest_label(files, y) for split, (x, y) in GIVEN_SPLITS.items() if split in shapes)
-        return inputs, self.classes_of(largest, str(files[-1]))
+        largest = {y: largest_label(files, y) for split, (_, y) in GIVEN_SPLITS.items() if split in shapes}
+        top = max(largest, key=largest.get)  # the labels that name the most classes, named if they are too many
+        return inputs, self.classes_of(largest[top], f"{files[-1]}: '{top}'")
 
     def files(self):
         """(the .npz,) or (the inputs' .npy, the labels' .npy), each a regular file."""
@@ -115,11 +116,11 @@ def read_labels(files, y_key: str) -> np.ndarray:
 
 
 def largest_label(files, y_key: str) -> int:
-    return _largest_label(tuple(identity(f) for f in files), len(files), y_key)
+    return _largest_label(tuple(identity(f) for f in files), y_key)
 
 
 @functools.lru_cache(maxsize=32)
-def _largest_label(key, count: int, y_key: str) -> int:
+def _largest_label(key, y_key: str) -> int:
     files = [k[0] for k in key]
     y = read_labels(files, y_key)
     where = f"{files[-1]}: '{y_key}'"

@@ -100,12 +100,15 @@ def _largest_label(key: Tuple[str, int, int], column: int) -> int:
     largest = None
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = csv.reader(f)
-        label = [c.strip() for c in next(rows)][column]
+        names = [c.strip() for c in next(rows)]
+        label = names[column]
         for row in rows:
             if not row:
                 continue
             if column >= len(row):
-                raise ConfigError(KEY, f"{path}, line {rows.line_num}: {len(row)} cells, the header names more")
+                raise ConfigError(
+                    KEY, f"{path}, line {rows.line_num}: {len(row)} cells, but the header names {len(names)} columns"
+                )
             value = label_value(row[column].strip(), path, rows.line_num, label)
             largest = value if largest is None else max(largest, value)
     if largest is None:

@@ -427,8 +427,15 @@ def test_conv_autoencoder_with_the_keras_blog_geometry():
 def test_reconstruction_grid_is_an_image_of_inputs_over_reconstructions():
     model = build_model(config("model=conv_autoencoder").model, reg(), MNIST, 10)
     model.train()
-    grid = reconstruction_grid(model, torch.rand(5, *MNIST), n=4)
-    assert grid.shape == (3, 2 * 28 + 3 * 2, 4 * 28 + 5 * 2) and 0 <= grid.min() and grid.max() <= 1
+    x = torch.rand(5, *MNIST)
+    grid = reconstruction_grid(model, x, n=4)
+    scale, height, width = 3, 2 * 28 + 3 * 2, 4 * 28 + 5 * 2  # two rows of 4, 2 white pixels around each
+    margin = grid.shape[2] - scale * width  # where the rows' names are written
+    assert grid.shape[:2] == (3, scale * height) and 40 < margin < 120 and 0 <= grid.min() and grid.max() <= 1
+    first_input = grid[0, scale * 2 : scale * 30, margin + scale * 2 : margin + scale * 30]  # scaled, nearest neighbour
+    assert torch.allclose(first_input, x[0, 0].repeat_interleave(scale, 0).repeat_interleave(scale, 1), atol=1 / 255)
+    names = grid[0, :, :margin] < 0.5  # dark text on white: "input" beside the top row, "output" beside the bottom
+    assert names[: scale * height // 2].any() and names[scale * height // 2 :].any()
     assert model.training  # mode restored
 
 

@@ -8,6 +8,8 @@ from conftest import TINY
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from runner.record.run_folder import RunFolder
+
 
 def read_metrics(run_dir):
     with open(run_dir / "metrics.csv") as f:
@@ -41,7 +43,11 @@ def test_run_leaves_config_metrics_results_checkpoints_and_events(cli_process):
     last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert last["epoch"] == 3 and {"model", "optimizer", "early_stopping", "rng"} <= set(last)
 
-    events = EventAccumulator(str(run)).Reload()
+    (events_file,) = RunFolder(
+        run
+    ).events()  # in a folder that names the run by its overrides (trainer.threads: how it runs)
+    assert events_file.parent.name == ",".join(o for o in [*TINY, "seed=7"] if not o.startswith("trainer.threads"))
+    events = EventAccumulator(str(events_file.parent)).Reload()
     scalars = set(events.Tags()["scalars"])
     assert {"loss/train", "loss/val", "accuracy/train", "accuracy/val"} <= scalars
     assert len(events.Scalars("loss/train")) == 3

@@ -57,6 +57,17 @@ class Classification:
             }
 
     @staticmethod
+    def window_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int, every: int) -> torch.Tensor:
+        """The loss over each `every` steps' batches in turn (the last window may be shorter), as one
+        tensor: TensorBoard's per-step curve, read once with the epoch's metrics, no wait per step."""
+        targets, width = split.y[order], every * batch_size
+        with torch.no_grad():
+            logits = torch.cat(records)
+            return torch.stack(
+                [loss_fn(logits[i : i + width], targets[i : i + width]) for i in range(0, len(targets), width)]
+            )
+
+    @staticmethod
     def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:
         """The loss of each step's batch, in order (which step an exploding loss first showed in)."""
         targets = split.y[order].split(batch_size)
@@ -95,10 +106,10 @@ class Reconstruction:
 
     @staticmethod
     def images(model, split) -> Dict[str, torch.Tensor]:
-        """Validation inputs (top row) against their reconstructions, for TensorBoard."""
+        """Validation inputs (the row named "input") over their reconstructions ("output"), for TensorBoard."""
         from runner.build.models.autoencoder import reconstruction_grid
 
-        return {"reconstructions": reconstruction_grid(model, split.inputs(slice(0, 8)), n=8)}
+        return {"reconstructions/input_above_output": reconstruction_grid(model, split.inputs(slice(0, 8)), n=8)}
 
     @staticmethod
     def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -113,6 +124,14 @@ class Reconstruction:
     def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
         count = len(split) if order is None else len(order)
         return {"loss": (torch.stack(records).sum() / count).item(), "accuracy": None}
+
+    @staticmethod
+    def window_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int, every: int) -> torch.Tensor:
+        """The loss over each `every` steps' batches in turn, as one tensor (each record is a batch's summed loss)."""
+        sums = torch.stack(records)
+        counts = torch.full_like(sums, batch_size)
+        counts[-1] = len(order) - batch_size * (len(records) - 1)  # the epoch's last batch may be short
+        return torch.stack([s.sum() for s in sums.split(every)]) / torch.stack([c.sum() for c in counts.split(every)])
 
     @staticmethod
     def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:

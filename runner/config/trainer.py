@@ -36,6 +36,7 @@ class TrainerConfig:
     precision: str = "fp32"  # fp32 | bf16: the forward pass under torch.autocast with bfloat16 | fp64: everything in float64 (numpy-like, e.g. Nielsen's code)
     channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
+    log_every_n_steps: int = 50  # TensorBoard's loss/train_by_step: the training loss of every N steps; 0: off
     max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
     divergence_factor: float = (
         1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
@@ -54,6 +55,11 @@ class TrainerConfig:
             0 <= self.threads <= max_threads(),
             "threads",
             f"0 (torch's default) to {max_threads()} (4 x this machine's {os.cpu_count()} cores), got {self.threads}",
+        )
+        require(
+            self.log_every_n_steps >= 0,
+            "log_every_n_steps",
+            f"0 (off) or a number of steps, got {self.log_every_n_steps}",
         )
         require(self.max_sweep_points >= 1, "max_sweep_points", f"at least 1, got {self.max_sweep_points}")
         require(

@@ -37,7 +37,8 @@ from runner.record.run_log import RunLog
 log = logging.getLogger("runner")
 
 
-def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
+def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=(), run_name: str = "") -> dict:
+    """hparams and run_name: the run's HPARAMS entry and TensorBoard name (runner/launch/hparams.py)."""
     started = time.perf_counter()
     finished = RunFolder(run_dir).finished_results() if cfg.trainer.resume == "auto" else None
     if finished:
@@ -46,7 +47,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=()) -> dict:
     runtime = Runtime.start(cfg.trainer)
     with runtime.precision():  # fp64: parameters, data and every new tensor
         run = set_up(cfg, run_dir, runtime, overrides, started)
-        progress = resume(run, hparams)
+        progress = resume(run, hparams, run_name)
         train(run, progress)
         return finish(run, progress)
 
@@ -98,7 +99,7 @@ def set_up(cfg: RunConfig, run_dir: Path, runtime: Runtime, overrides, started: 
     return Run(cfg, run_dir, runtime, parts, tuple(overrides), started, n_params)
 
 
-def resume(run: Run, hparams: dict) -> Progress:
+def resume(run: Run, hparams: dict, run_name: str = "") -> Progress:
     """Continue from checkpoints/last.pt (trainer.resume=auto), then wrap the model and build
     the step: both after restoring, which brings the optimizer settings of the run that saved it."""
     p, trainer = run.parts, run.cfg.trainer
@@ -109,7 +110,7 @@ def resume(run: Run, hparams: dict) -> Progress:
         p.stopper.initial_loss = initial_training_loss(
             p.model, p.task, p.data.train, p.loss_fn, trainer.eval_batch_size
         )
-    run.run_log = run.runtime.log_writer(lambda: RunLog(run.run_dir, hparams, rows=resumed.rows))
+    run.run_log = run.runtime.log_writer(lambda: RunLog(run.run_dir, hparams, resumed.rows, run_name))
     run.trained = run.runtime.wrap(p.model)  # DDP under torchrun (gradients averaged over ranks)
     run.step = make_step(run.trained, p.task, p.loss_fn, p.optimizer, p.hooks, trainer, run.runtime.device, run.runtime)
     return Progress(resumed, resumed.rows[-1] if resumed.rows else None, resumed.best_state, resumed.best_row)
@@ -153,6 +154,8 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
         log.warning(f"{diverged} at epoch {epoch}, step {diverged.step}: stopping (diverged)")
         return "diverged"
     seconds = time.perf_counter() - tick
+    steps, windows = train_metrics.pop(STEP_LOSSES, (0, []))
+    step_losses = [((epoch - 1) * steps + step, loss) for step, loss in windows]  # steps counted from the first epoch
     row = {
         EPOCH: epoch,
         **prefixed("train", train_metrics),
@@ -166,7 +169,7 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
     if improved:
         progress.best_state = {k: v.detach().clone() for k, v in p.model.state_dict().items()}
         progress.best_row = row
-    run.run_log.epoch(row, trainer.epochs, improved, images=p.task.images(p.model, p.data.val))
+    run.run_log.epoch(row, trainer.epochs, improved, p.task.images(p.model, p.data.val), step_losses)
     schedule_done = p.scheduler.step(row)
     if trainer.checkpoints and run.runtime.is_main:
         elapsed = progress.resumed.elapsed_s + time.perf_counter() - run.started
@@ -337,7 +340,15 @@ def train_epoch(
             loss,
             first_over,
         )
+    if trainer.log_every_n_steps and runtime.is_main:  # TensorBoard's loss/train_by_step, read with the epoch's
+        every = trainer.log_every_n_steps
+        windows = task.window_losses(records, split, perm, loss_fn, trainer.batch_size, every).tolist()
+        ends = [min(start + every, len(records)) for start in range(0, len(records), every)]
+        metrics[STEP_LOSSES] = (len(records), list(zip(ends, windows)))  # (steps in the epoch, [(step, loss)])
     return metrics
+
+
+STEP_LOSSES = "step_losses"  # train_epoch's per-step points, taken out before the metrics become a row
 
 
 class Diverged(Exception):

@@ -30,28 +30,12 @@ from runner.fit import distributed
 from runner.fit.loop import fit
 from runner.io import atomic_write_text
 from runner.launch.compose import CONFIG_NAME, VERSION_BASE, hydra_app
+from runner.launch.hparams import hparams_of, run_name, sweep_name_override
 from runner.launch.hydra_internals import Callbacks, replace_config_writer
 from runner.launch.startup import import_run_modules
 from runner.launch.train_help import config_groups  # noqa: F401  registers its resolver for Hydra's --help
 from runner.paths import CONF_DIR
 from runner.record import run_guard, run_lock
-
-
-def hparams_of(cfg: DictConfig) -> dict:
-    """Flat {dotted.key: scalar} view of the config for TensorBoard's hparams tab."""
-    flat = {}
-
-    def walk(node, prefix):
-        for key, value in node.items():
-            name = f"{prefix}{key}"
-            if isinstance(value, dict):
-                walk(value, name + ".")
-            else:
-                flat[name] = value if isinstance(value, (int, float, str, bool)) else str(value)
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return flat
-
 
 # ---------------------------------------------------------------- faults the user can fix: one line, no traceback
 
@@ -181,7 +165,8 @@ def train_job(cfg: DictConfig) -> float:
         if distributed.launched_rank() == 0:
             run_guard.start_over_if_asked(run_cfg.trainer, output_dir)
         run_dir = distributed.from_main(output_dir)  # every rank works in rank 0's folder
-        results = fit(run_cfg, run_dir, hparams_of(cfg), hydra_cfg.overrides.task)
+        hparams, name = hparams_of(cfg, hydra_cfg), run_name(hydra_cfg)  # what TensorBoard shows
+        results = fit(run_cfg, run_dir, hparams, hydra_cfg.overrides.task, run_name=name)
     return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises
 
 
@@ -271,4 +256,7 @@ def run_sweep(overrides: List[str], sweep_dir: Optional[Path] = None) -> None:
     whole sweep so that a second sweep there is refused; each point also locks its own folder."""
     lock = folder_lock(sweep_dir, "hydra.sweep.dir") if sweep_dir is not None else contextlib.nullcontext()
     with lock, hydra_app("train") as app:
-        app.multirun(config_name=CONFIG_NAME, task_function=train_job, overrides=[*overrides, "hydra.mode=MULTIRUN"])
+        named = sweep_name_override(overrides)  # each point's TensorBoard name: what differs (runner/launch/hparams.py)
+        app.multirun(
+            config_name=CONFIG_NAME, task_function=train_job, overrides=[*overrides, *named, "hydra.mode=MULTIRUN"]
+        )

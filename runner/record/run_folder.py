@@ -3,7 +3,8 @@
     results.json            how the run ended (runner/record/results.py)
     metrics.csv             one row per epoch (runner/record/metrics_file.py)
     train.log               the console, written by Hydra's logging
-    events.out.tfevents.*   TensorBoard
+    <name>/events.out.tfevents.*   TensorBoard, in a folder named by what was overridden
+                            (runner/record/run_name.py): TensorBoard's name for the run
     test_predictions.csv    label,predicted per test example (classifiers)
     error.txt               the exception of a sweep job that failed
     checkpoints/{last,best}.pt, and {last,best}.prev.pt: the files they replaced
@@ -24,6 +25,7 @@ from runner.io import atomic_write_json, atomic_write_text
 from runner.record import metrics_file, overrides_file
 from runner.record.metrics_file import MetricsUnreadable
 from runner.record.results import Results
+from runner.record.run_name import folder_name
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"
@@ -65,8 +67,13 @@ class RunFolder:
             raise ValueError(f"no checkpoint named {name!r}: {' or '.join(CHECKPOINT_NAMES)}")
         return self.checkpoints / f"{name}.pt"
 
+    def tensorboard_dir(self, name: str) -> Path:
+        """Where the TensorBoard writer writes: <run folder>/<name> (no name: the run folder itself)."""
+        return self.path / folder_name([name]) if name else self.path
+
     def events(self) -> List[Path]:
-        return sorted(self.path.glob(EVENTS))
+        """TensorBoard's files: in the named folder, and in the run folder itself (runs written before it)."""
+        return sorted(self.path.glob(EVENTS)) + sorted(self.path.glob(f"*/{EVENTS}"))
 
     def is_run(self) -> bool:
         return self.overrides_file.exists() or self.results_file.exists()

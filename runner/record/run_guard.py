@@ -103,9 +103,13 @@ def start_over_if_asked(trainer, folder: Path) -> None:
     if not getattr(trainer, "overwrite", False) or trainer.resume == "auto" or not run_markers(folder):
         return
     folder, run = Path(folder), RunFolder(folder)
-    old = [folder / name for name in RUN_OUTPUTS] + run.events() + sorted(run.checkpoints.glob("*.pt"))
+    events = run.events()
+    old = [folder / name for name in RUN_OUTPUTS] + events + sorted(run.checkpoints.glob("*.pt"))
     for path in old:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+    for named in {path.parent for path in events} - {folder}:  # the old run's TensorBoard name
+        with contextlib.suppress(OSError):
+            named.rmdir()  # only when empty
     with contextlib.suppress(OSError):
         run.checkpoints.rmdir()  # only when empty: anything else in it is not ours to delete

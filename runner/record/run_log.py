@@ -16,13 +16,21 @@ log = logging.getLogger("runner")
 
 METRIC_COLUMNS = (EPOCH, TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, LR, SECONDS)
 NOT_CURVES = (EPOCH, SECONDS)  # columns TensorBoard gets no curve of
+# The training loss of every trainer.log_every_n_steps steps, against the step (the other curves
+# have one point an epoch, against the epoch): enough points for TensorBoard's smoothing.
+TRAIN_LOSS_BY_STEP = "loss/train_by_step"
+# What the tested weights scored: "tested/..." sorts after accuracy, loss and lr in TensorBoard.
+TESTED = "tested"
 
 
 class RunLog:
-    def __init__(self, run_dir: Path, hparams: dict, rows=()):
+    def __init__(self, run_dir: Path, hparams: dict, rows=(), name: str = ""):
+        """hparams: {key: value} for the HPARAMS tab; name: TensorBoard's name for the run
+        (runner/launch/hparams.py: what was overridden), a folder inside the run folder."""
         self.folder = RunFolder(run_dir)
         self.rows = list(rows)  # earlier epochs of a resumed run
         self.hparams = hparams
+        self.name = name
 
     @functools.cached_property
     def writer(self):
@@ -30,14 +38,26 @@ class RunLog:
         (protobuf) is not worth delaying the first training step for."""
         from torch.utils.tensorboard import SummaryWriter
 
-        return SummaryWriter(log_dir=str(self.folder.path))  # its events.out.tfevents.* files
+        from runner.record.hparams_summary import session_start
 
-    def epoch(self, row: dict, total_epochs: int, improved: bool, images=None) -> None:
+        writer = SummaryWriter(log_dir=str(self.folder.tensorboard_dir(self.name)))  # events.out.tfevents.*
+        writer.file_writer.add_summary(session_start(self.hparams, self.trial_id()))  # in HPARAMS while it runs
+        return writer
+
+    def trial_id(self) -> str:
+        """The HPARAMS table's name for the run: its readable name, then where it lies (unique)."""
+        where = f"{self.folder.path.parent.name}/{self.folder.path.name}"
+        return f"{self.name}  {where}" if self.name else where
+
+    def epoch(self, row: dict, total_epochs: int, improved: bool, images=None, step_losses=()) -> None:
+        """step_losses: (global step, training loss) every trainer.log_every_n_steps steps of this epoch."""
         self.rows.append(row)
         self.folder.write_metric_rows(self.rows)
         for key, value in row.items():
             if key not in NOT_CURVES and value is not None:
                 self.writer.add_scalar(tensorboard_tag(key), value, row[EPOCH])
+        for step, loss in step_losses:
+            self.writer.add_scalar(TRAIN_LOSS_BY_STEP, loss, step)
         for tag, image in (images or {}).items():
             self.writer.add_image(tag, image, row[EPOCH])
         self.writer.flush()
@@ -49,20 +69,23 @@ class RunLog:
         self.writer.close()
 
     def _write_hparams(self, results: Results) -> None:
-        """Run hyper-parameters + final metrics for TensorBoard's HPARAMS tab: those of the tested
-        weights (the best epoch's, or the last with early_stopping.restore_best=false), as in results.json."""
-        from torch.utils.tensorboard.summary import hparams
+        """The scores of the tested weights (the best epoch's, or the last with
+        early_stopping.restore_best=false), as in results.json: scalars (HPARAMS' metric columns),
+        and one table in the TEXT tab, easier to read than the scalars' single dots."""
+        from runner.record.hparams_summary import session_end
 
         metrics = {
-            "tested/val_accuracy": results.val["accuracy"],
-            "tested/test_accuracy": results.test["accuracy"],
-            "tested/val_loss": results.val["loss"],
+            f"{TESTED}/val_accuracy": results.val["accuracy"],
+            f"{TESTED}/test_accuracy": results.test["accuracy"],
+            f"{TESTED}/val_loss": results.val["loss"],
+            f"{TESTED}/test_loss": results.test["loss"],
         }
         metrics = {tag: value for tag, value in metrics.items() if value is not None}  # autoencoders: no accuracy
+        step = results.tested_epoch or results.epochs_run
         for tag, value in metrics.items():
-            self.writer.add_scalar(tag, value, results.tested_epoch or results.epochs_run)
-        for summary in hparams(self.hparams, metrics):
-            self.writer.file_writer.add_summary(summary)
+            self.writer.add_scalar(tag, value, step)
+        self.writer.add_text(TESTED, results_table(results, metrics), step)
+        self.writer.file_writer.add_summary(session_end(results.status == "finished"))
 
 
 def tensorboard_tag(name: str) -> str:
@@ -70,6 +93,19 @@ def tensorboard_tag(name: str) -> str:
     curves of the same metric share a section."""
     split, _, metric = name.partition("/")
     return f"{metric}/{split}" if metric else name
+
+
+def results_table(results: Results, metrics: dict) -> str:
+    """A Markdown table for TensorBoard's TEXT tab: what was tested, and its scores."""
+    which = f"epoch {results.tested_epoch}" if results.tested_epoch else "the last weights"
+    lines = [
+        f"Tested weights: {results.tested_weights} ({which}); {results.status}, stop reason {results.stop_reason}.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {tag.partition('/')[2]} | {value:.4f} |" for tag, value in metrics.items()]
+    return "\n".join(lines)
 
 
 def _summary_line(row: dict, total_epochs: int, improved: bool) -> str:

@@ -22,6 +22,7 @@ from conftest import TINY, dies_at_epoch_call
 
 import runner.build.data.mnist
 import runner.fit.loop
+from runner.record.run_folder import RunFolder
 from runner.record.run_folders import find_runs, run_markers
 
 
@@ -109,7 +110,7 @@ def test_a_sweep_with_overwrite_starts_each_of_its_points_over(cli, outputs):
     assert again.code == 0, again.err
     for point in ("0", "1"):
         assert json.loads((sweep / point / "results.json").read_text())["epochs_run"] == 2
-        assert len(list((sweep / point).glob("events.out.tfevents.*"))) == 1
+        assert len(RunFolder(sweep / point).events()) == 1
 
 
 def test_resuming_a_finished_run_folder_is_still_allowed(cli, finished):
@@ -131,14 +132,17 @@ def test_resuming_a_finished_run_folder_is_still_allowed(cli, finished):
 def test_overwrite_starts_the_folder_over(cli, finished):
     """trainer.overwrite=true: a new run, and nothing of the old one left beside it to mix with."""
     folder, args = finished
-    old_events = sorted(p.name for p in folder.glob("events.out.tfevents.*"))
+    old_events = RunFolder(folder).events()
     result = cli(*args[:-1], "trainer.epochs=1", "seed=9", f"hydra.run.dir={folder}", "trainer.overwrite=true")
     assert result.code == 0, result.err
     results = json.loads((folder / "results.json").read_text())
     assert results["seed"] == 9 and results["epochs_run"] == 1
     assert len((folder / "metrics.csv").read_text().splitlines()) == 2  # header + the new run's one epoch
-    events = sorted(p.name for p in folder.glob("events.out.tfevents.*"))
-    assert len(events) == 1 and events != old_events
+    events = RunFolder(folder).events()  # the old run's events, and the folder that named it, are gone
+    assert len(events) == 1 and events != old_events and not any(p.exists() for p in old_events)
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(
+        [".hydra", "checkpoints", events[0].parent.name]
+    )
     assert not (
         folder / "checkpoints" / "last.prev.pt"
     ).exists()  # the old run's last epoch is no fallback for the new one

@@ -196,9 +196,10 @@ def build_autoencoder(cfg: AutoencoderConfig, reg, input_shape, num_outputs) -> 
 
 @torch.no_grad()
 def reconstruction_grid(model: nn.Module, x: torch.Tensor, n: int = 8) -> torch.Tensor:
-    """A (3, H, W) image in [0, 1] for TensorBoard's add_image: the first n inputs
-    on the top row, their reconstructions (eval mode, no noise) below."""
-    from torchvision.utils import make_grid
+    """A (3, H, W) image in [0, 1] for TensorBoard's add_image: the first n inputs on the
+    row named "input", their reconstructions (eval mode, no noise) on the row "output" below,
+    scaled up (runner/build/image_grid.py). 1-D signals (C, L) are drawn as 1-pixel-high images."""
+    from runner.build.image_grid import labelled_rows
 
     was_training = model.training
     model.eval()
@@ -207,4 +208,5 @@ def reconstruction_grid(model: nn.Module, x: torch.Tensor, n: int = 8) -> torch.
         rebuilt = model(originals).reshape(originals.shape).to(originals.dtype)
     finally:
         model.train(was_training)
-    return make_grid(torch.cat([originals, rebuilt]).clamp(0, 1).cpu(), nrow=len(originals), padding=2, pad_value=1.0)
+    as_images = (lambda t: t) if originals.dim() == 4 else (lambda t: t.reshape(len(t), 1, 1, -1))
+    return labelled_rows([("input", as_images(originals)), ("output", as_images(rebuilt))])

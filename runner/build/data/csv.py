@@ -17,17 +17,14 @@ import torch
 from runner.build.data.own_split import carve, log_sizes
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split
-from runner.config.data.csv import CsvConfig, header, label_value, read_as_text
+from runner.config.data.csv import CsvConfig, header, label_value, read_as_text, read_numbers
 from runner.config.data.own_files import KEY, regular_file
 from runner.errors import ConfigError
 
 
 def read_table(path: Path, columns, label: str, num_classes: int) -> np.ndarray:
     """The table's numbers (rows, columns), every value checked; ConfigError naming the line and column otherwise."""
-    try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, encoding="utf-8-sig")
-    except ValueError:
-        table = None
+    table = read_numbers(path, ndmin=2)
     if table is not None and table.shape[1] == len(columns):
         labels = table[:, columns.index(label)]
         if np.isfinite(table).all() and (labels == np.round(labels)).all() and (labels < num_classes).all():

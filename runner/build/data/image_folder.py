@@ -14,7 +14,6 @@ to a FIFO or a device is refused, never opened); linked folders inside a class a
 
 import hashlib
 import json
-import logging
 import os
 import stat
 import warnings
@@ -33,7 +32,6 @@ from runner.config.data.image_folder import CHANNELS, ImageFolderConfig, class_f
 from runner.config.data.own_files import KEY, user_path
 from runner.errors import ConfigError
 
-log = logging.getLogger("runner")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # torchvision's
 
 
@@ -86,7 +84,6 @@ def decode_image(path: Path, mode: str, size: int) -> np.ndarray:
 
 
 def _decode_and_split(cfg: ImageFolderConfig, files: List[Tuple[Path, int]], root: Path) -> dict:
-    log.info(f"decoding {len(files):,} images of {root} (once: later runs read the cache)")
     mode, size = CHANNELS[cfg.channels], cfg.image_size
     x = np.empty((len(files), cfg.channels, size, size), np.uint8)
     for i, (path, _) in enumerate(files):

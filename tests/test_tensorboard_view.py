@@ -120,18 +120,29 @@ def test_hparams_are_the_overridden_keys_with_their_types(tensorboard):
     )
 
 
-def test_training_loss_has_a_point_every_n_steps(tensorboard, trained):
+def test_training_loss_has_a_point_every_n_steps(tensorboard):
     run = sweep_runs(get(tensorboard, "data/runs"))[0]
     query = urllib.parse.urlencode({"run": run, "tag": "loss/train_by_step"})
     points = get(tensorboard, f"data/plugin/scalars/scalars?{query}")
-    steps = [step for _, step, _ in points]
-    assert steps == [3, 6, 8, 11, 14, 16]  # every 3 steps of 8, and each epoch's last: 3 points an epoch
-    # each point is the loss over its steps' examples: weighted by them, they give the epoch's training loss
-    rows = list(csv.DictReader(RunFolder(trained / run.rsplit("/", 1)[0]).metrics_file.open()))
-    for epoch, window in ((1, points[:3]), (2, points[3:])):
-        sizes = [3, 3, 2]
-        mean = sum(loss * n for (_, _, loss), n in zip(window, sizes)) / sum(sizes)
-        assert mean == pytest.approx(float(rows[epoch - 1]["train/loss"]), rel=1e-5)
+    assert [step for _, step, _ in points] == [3, 6, 8, 11, 14, 16]  # every 3 steps of 8, and each epoch's last
+    assert len({loss for _, _, loss in points}) == 6 and all(0 < loss < 10 for _, _, loss in points)
+
+
+@pytest.mark.parametrize("model", [["model.hidden_sizes=[8]"], ["model=autoencoder", "loss=bce"]])
+def test_the_per_step_curve_changes_no_number_of_the_run(cli, outputs, model):
+    """The epoch's training loss is the examples-weighted mean of the per-step points: the same, to
+    float rounding, as without them (trainer.log_every_n_steps=0), for classifiers and autoencoders."""
+    runs = {}
+    for every in (EVERY, 0):
+        result = cli("train", "data=synthetic", "trainer.epochs=2", "trainer.batch_size=32", *model,
+                     f"trainer.log_every_n_steps={every}", f"hydra.run.dir={outputs}/every{every}")  # fmt: skip
+        assert result.code == 0, result.err
+        runs[every] = list(csv.DictReader(RunFolder(outputs / f"every{every}").metrics_file.open()))
+    for with_curve, without in zip(runs[EVERY], runs[0]):
+        assert float(with_curve["train/loss"]) == pytest.approx(float(without["train/loss"]), rel=1e-6)
+        assert with_curve["val/loss"] == without["val/loss"]
+    (events,) = RunFolder(outputs / "every0").events()
+    assert b"loss/train_by_step" not in events.read_bytes()
 
 
 def test_tested_scores_sort_last_and_are_a_table(tensorboard):

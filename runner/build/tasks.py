@@ -46,26 +46,22 @@ class Classification:
         return out.detach()
 
     @staticmethod
-    def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
-        """Metrics of the examples `split` visited in `order` (None: in their own order)."""
+    def summarise(records: List[torch.Tensor], split, order, loss_fn, every: int = 0, batch_size: int = 0) -> dict:
+        """Metrics of the examples `split` visited in `order` (None: in their own order). every > 0
+        (training, batches of batch_size): also "windows", the loss over each `every` steps' batches in
+        turn; the epoch's loss is then their mean weighted by examples (every loss is a mean over
+        examples: runner/build/losses.py), so the curve costs no second pass."""
         targets = split.y if order is None else split.y[order]
         with torch.no_grad():
             logits = torch.cat(records)
-            return {
-                "loss": loss_fn(logits, targets).item(),
-                "accuracy": (logits.argmax(1) == targets).sum().item() / len(targets),
-            }
-
-    @staticmethod
-    def window_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int, every: int) -> torch.Tensor:
-        """The loss over each `every` steps' batches in turn (the last window may be shorter), as one
-        tensor: TensorBoard's per-step curve, read once with the epoch's metrics, no wait per step."""
-        targets, width = split.y[order], every * batch_size
-        with torch.no_grad():
-            logits = torch.cat(records)
-            return torch.stack(
-                [loss_fn(logits[i : i + width], targets[i : i + width]) for i in range(0, len(targets), width)]
-            )
+            accuracy = (logits.argmax(1) == targets).sum().item() / len(targets)
+            if not every:
+                return {"loss": loss_fn(logits, targets).item(), "accuracy": accuracy}
+            width, n = every * batch_size, len(targets)
+            starts = range(0, n, width)
+            windows = torch.stack([loss_fn(logits[i : i + width], targets[i : i + width]) for i in starts]).tolist()
+            loss = sum(w * min(width, n - i) for w, i in zip(windows, starts)) / n
+            return {"loss": loss, "accuracy": accuracy, "windows": windows}
 
     @staticmethod
     def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:
@@ -121,17 +117,15 @@ class Reconstruction:
         return loss.detach() * n
 
     @staticmethod
-    def summarise(records: List[torch.Tensor], split, order, loss_fn) -> Dict[str, Optional[float]]:
+    def summarise(records: List[torch.Tensor], split, order, loss_fn, every: int = 0, batch_size: int = 0) -> dict:
+        """As Classification.summarise; each record is a batch's summed loss."""
         count = len(split) if order is None else len(order)
-        return {"loss": (torch.stack(records).sum() / count).item(), "accuracy": None}
-
-    @staticmethod
-    def window_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int, every: int) -> torch.Tensor:
-        """The loss over each `every` steps' batches in turn, as one tensor (each record is a batch's summed loss)."""
-        sums = torch.stack(records)
-        counts = torch.full_like(sums, batch_size)
-        counts[-1] = len(order) - batch_size * (len(records) - 1)  # the epoch's last batch may be short
-        return torch.stack([s.sum() for s in sums.split(every)]) / torch.stack([c.sum() for c in counts.split(every)])
+        if not every:
+            return {"loss": (torch.stack(records).sum() / count).item(), "accuracy": None}
+        sums = [window.sum() for window in torch.stack(records).split(every)]
+        summed = torch.stack(sums).tolist()
+        sizes = [min(every * batch_size, count - i) for i in range(0, count, every * batch_size)]
+        return {"loss": sum(summed) / count, "accuracy": None, "windows": [s / n for s, n in zip(summed, sizes)]}
 
     @staticmethod
     def batch_losses(records: List[torch.Tensor], split, order, loss_fn, batch_size: int) -> List[float]:

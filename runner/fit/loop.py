@@ -322,7 +322,10 @@ def train_epoch(
     for idx in steps:
         records.append(step(split, idx))
         between_steps()  # a preemption signal stops the run here, between two steps
-    metrics = runtime.reduce(task.summarise(records, split, perm, loss_fn), len(perm))
+    every = trainer.log_every_n_steps  # TensorBoard's loss/train_by_step, read with the epoch's metrics
+    metrics = task.summarise(records, split, perm, loss_fn, every, trainer.batch_size)
+    windows = metrics.pop("windows", [])
+    metrics = runtime.reduce(metrics, len(perm))
     loss = metrics["loss"]
     if not math.isfinite(loss):
         raise Diverged(
@@ -340,11 +343,9 @@ def train_epoch(
             loss,
             first_over,
         )
-    if trainer.log_every_n_steps and runtime.is_main:  # TensorBoard's loss/train_by_step, read with the epoch's
-        every = trainer.log_every_n_steps
-        windows = task.window_losses(records, split, perm, loss_fn, trainer.batch_size, every).tolist()
+    if windows:  # (steps in the epoch, [(step, loss)]): each window's loss at its last step
         ends = [min(start + every, len(records)) for start in range(0, len(records), every)]
-        metrics[STEP_LOSSES] = (len(records), list(zip(ends, windows)))  # (steps in the epoch, [(step, loss)])
+        metrics[STEP_LOSSES] = (len(records), list(zip(ends, windows)))
     return metrics
 
 

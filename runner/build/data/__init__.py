@@ -3,7 +3,7 @@ each registered in DATASETS under its schema's name (runner/config/data/). `load
 the one entry point: the member's loader, then cross-validation's fold when asked."""
 
 from runner.build.cross_validation import cross_validation_fold
-from runner.build.data import cifar10, fashion_mnist, kmnist, mnist, synthetic  # noqa: F401 (each registers its loader)
+from runner.build.data import cifar10, digits, fashion_mnist, kmnist, mnist, mnist1d, synthetic  # noqa: F401 (each registers its loader)
 from runner.build.data.official import prepare_data as prepare_official
 from runner.build.data.own_data import prepare_own  # and the loaders of arrays, csv, image_folder
 from runner.build.data.registry import DATASETS

@@ -6,10 +6,12 @@ from runner.config.data.arrays import ArraysConfig
 from runner.config.data.cifar10 import Cifar10Config
 from runner.config.data.common import check_folds
 from runner.config.data.csv import CsvConfig
+from runner.config.data.digits import DigitsConfig
 from runner.config.data.fashion_mnist import FashionMnistConfig
 from runner.config.data.image_folder import ImageFolderConfig
 from runner.config.data.kmnist import KmnistConfig
 from runner.config.data.mnist import MnistConfig
+from runner.config.data.mnist1d import Mnist1dConfig
 from runner.config.data.synthetic import SyntheticConfig
 from runner.config.members import Members
 
@@ -21,6 +23,8 @@ DATA_MEMBERS = Members(
         "fashion_mnist": FashionMnistConfig,
         "kmnist": KmnistConfig,
         "cifar10": Cifar10Config,
+        "mnist1d": Mnist1dConfig,
+        "digits": DigitsConfig,
         "arrays": ArraysConfig,
         "csv": CsvConfig,
         "image_folder": ImageFolderConfig,
@@ -35,6 +39,8 @@ __all__ = [
     "FashionMnistConfig",
     "KmnistConfig",
     "DATA_MEMBERS",
+    "DigitsConfig",
+    "Mnist1dConfig",
     "MnistConfig",
     "SyntheticConfig",
     "check_folds",

@@ -9,12 +9,14 @@ them (optimizer, schedule, regularization hooks, stopper, data order).
 Each builds its pieces the same way and in the same order, so that the same config gives the
 same model, data layout and loss wherever it is assembled."""
 
+import dataclasses
 from typing import Callable, NamedTuple, Optional
 
 import torch
 
 from runner.build import layout
 from runner.build.data import Dataset, load_dataset
+from runner.build.data.text import streams
 from runner.build.early_stopping import EarlyStopping
 from runner.build.losses import LOSSES, build_loss, check_loss
 from runner.build.models import build_model, check_model
@@ -22,6 +24,7 @@ from runner.build.optim import build_optimizer
 from runner.build.regularization import StepHooks, build_hooks, check_augmentation, param_groups
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
+from runner.config.data.text import reads_tokens
 from runner.errors import ConfigError
 
 
@@ -53,11 +56,13 @@ def assemble(cfg, device: torch.device, world_size: int = 1) -> Parts:
     everything `fit` trains with. Seed first. world_size: processes training together (DDP),
     whose batches together make the global batch that weight decay is scaled by."""
     data, model, task = _data_model_task(cfg, device)
+    if getattr(cfg.model, "stateful", False):  # row j of each batch continues row j of the batch before
+        data = dataclasses.replace(data, train=streams(data.train, cfg.trainer.batch_size))
     batch = cfg.trainer.batch_size * world_size  # trainer.batch_size is per rank under DDP
     optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
     scheduler = build_scheduler(cfg.scheduler, optimizer)
     hooks = build_hooks(cfg.regularization, model)
-    loss_fn = build_loss(cfg.loss, cfg.regularization)
+    loss_fn = task.adapt_loss(build_loss(cfg.loss, cfg.regularization))
     stopper = EarlyStopping(task.monitorable(cfg.early_stopping), cfg.trainer.divergence_factor)
     order = torch.Generator().manual_seed(cfg.seed)  # the data order has its own random stream
     return Parts(data, model, task, optimizer, scheduler, hooks, loss_fn, stopper, order)
@@ -67,7 +72,7 @@ def assemble_tested(cfg, device: torch.device, load_weights: Callable[[torch.nn.
     """The data, the model with the weights `load_weights` puts into it (before it moves to
     `device`), its task and the run's loss: fit's test step, set up again."""
     data, model, task = _data_model_task(cfg, device, load_weights)
-    return TestedParts(data, model, task, build_loss(cfg.loss, cfg.regularization))
+    return TestedParts(data, model, task, task.adapt_loss(build_loss(cfg.loss, cfg.regularization)))
 
 
 def _data_model_task(cfg, device: torch.device, load_weights: Optional[Callable] = None):
@@ -87,7 +92,9 @@ def _data_model_task(cfg, device: torch.device, load_weights: Optional[Callable]
 def model_and_task(cfg, input_shape, num_classes: int, regularization=None):
     """The model its config describes (on the CPU, freshly initialised), and its task.
     regularization: another one than cfg's (gradcheck switches dropout off)."""
-    model = build_model(cfg.model, regularization or cfg.regularization, input_shape, num_classes)
+    model = build_model(
+        cfg.model, regularization or cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data)
+    )
     return model, task_of(model)
 
 
@@ -95,9 +102,36 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
     """Before any data is loaded: the model fits the data's shape (built once, on the meta
     device, by check_model), the loss exists and fits the model's task, augmentation has images. Raises ConfigError."""
     check_augmentation(cfg.regularization, input_shape)
-    model = check_model(cfg.model, cfg.regularization, input_shape, num_classes)
+    model = check_model(cfg.model, cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data))
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
+    check_stateful(cfg)
+
+
+def check_stateful(cfg) -> None:
+    """model.stateful reads the training windows in the order streams() gives them: never shuffled,
+    never shared out between processes, and with the model's state kept between Python calls."""
+    if not getattr(cfg.model, "stateful", False):
+        return
+    trainer = cfg.trainer
+    for bad, what in (
+        (
+            trainer.shuffle,
+            "trainer.shuffle=true (a shuffled window does not continue the one before it); set trainer.shuffle=false",
+        ),
+        (
+            trainer.strategy == "ddp",
+            "trainer.strategy=ddp (each process would read other streams); use strategy=single",
+        ),
+        (
+            trainer.cuda_graphs,
+            "trainer.cuda_graphs (a replayed graph cannot carry the state); set trainer.cuda_graphs=false",
+        ),
+    ):
+        if bad:
+            raise ConfigError(
+                "model.stateful", f"carries the hidden state across batches, which does not work with {what}"
+            )
 
 
 def check_loss_fits_task(loss: str, model_name: str, task) -> None:

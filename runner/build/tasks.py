@@ -10,15 +10,24 @@ task object here.
 """
 
 import dataclasses
+import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
 
 from runner.build.evaluation import confusion_counts, predicted_labels
+from runner.config.losses import LOSS_NAMES
+from runner.config.metric_names import BITS_PER_CHARACTER, PERPLEXITY
 
 
 class Classification:
     name = "classification"
+
+    @staticmethod
+    def adapt_loss(loss_fn):
+        """The loss as the loop calls it, loss_fn(outputs, target): the configured loss itself."""
+        return loss_fn
+
     records_batch_loss = False  # the epoch's loss comes from the kept logits
     # Its outputs are logits: bce needs probabilities in [0, 1].
     unfit_losses = ("bce",)
@@ -82,6 +91,7 @@ class Classification:
 
 class Reconstruction:
     name = "reconstruction"
+    adapt_loss = Classification.adapt_loss
     records_batch_loss = True
     # Its target is its input image, not a class: cross_entropy over one channel is always 0, hinge needs labels.
     unfit_losses = ("cross_entropy", "hinge")
@@ -142,7 +152,56 @@ class Reconstruction:
         return []  # no classes to confuse
 
 
-TASKS = {"classification": Classification, "reconstruction": Reconstruction}
+class LanguageModel(Reconstruction):
+    """Next-token prediction over token windows (data=text): the model maps (B, T) token ids to
+    (B, T, V) logits; the loss is cross-entropy over all B * T positions (nats per token, the mean
+    over every position of every window); the metrics add bits per character (char tokens:
+    loss / ln 2) or perplexity (word tokens: e^loss). No accuracy (None, as a reconstruction's): early
+    stopping that watches an accuracy watches the matching loss instead (Reconstruction.monitorable),
+    which orders epochs as bits per character and perplexity do."""
+
+    name = "language_model"
+    records_batch_loss = True  # a window's logits are T x V values: keep each batch's summed loss only
+    unfit_losses = tuple(name for name in LOSS_NAMES if name != "cross_entropy")
+    outputs = "predicts the next token at every position (logits over the vocabulary)"
+
+    @staticmethod
+    def output_shape(input_shape: Tuple[int, ...], num_classes: int) -> Tuple[int, ...]:
+        return (*input_shape, num_classes)
+
+    @staticmethod
+    def adapt_loss(loss_fn):
+        """loss_fn over (B * T, V) logits and (B * T,) targets: the mean over every position."""
+
+        def per_token(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return loss_fn(out.reshape(-1, out.shape[-1]), target.reshape(-1))
+
+        return per_token
+
+    @staticmethod
+    def images(model, split) -> Dict[str, torch.Tensor]:
+        return {}
+
+    @staticmethod
+    def target(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    @staticmethod
+    def summarise(records: List[torch.Tensor], split, order, loss_fn, every: int = 0, batch_size: int = 0) -> dict:
+        """Reconstruction's (each record a batch's summed loss; every window has T tokens, so the mean
+        over windows is the mean per token), and the loss in the text's own unit."""
+        metrics = Reconstruction.summarise(records, split, order, loss_fn, every, batch_size)  # accuracy None
+        return {**metrics, **per_unit(metrics["loss"], split.tokens)}
+
+
+def per_unit(loss: float, tokens: str) -> dict:
+    """bits_per_character for characters, perplexity for words (a loss in nats per token)."""
+    if tokens == "char":
+        return {BITS_PER_CHARACTER: loss / math.log(2)}
+    return {PERPLEXITY: math.exp(min(loss, 700.0))}  # e^700 is near float's largest: a diverged loss stays finite
+
+
+TASKS = {"classification": Classification, "reconstruction": Reconstruction, "language_model": LanguageModel}
 
 
 def task_of(model) -> type:

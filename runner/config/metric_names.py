@@ -17,8 +17,14 @@ VAL_ACCURACY = "val/accuracy"
 TEST_LOSS = "test/loss"  # only with trainer.test_every_epoch=true
 TEST_ACCURACY = "test/accuracy"
 
+# Language models (data=text): the loss (nats per token) in the text's unit, lower is better.
+BITS_PER_CHARACTER = "bits_per_character"  # char tokens: loss / ln 2
+PERPLEXITY = "perplexity"  # word tokens: e^loss
+VAL_BITS_PER_CHARACTER = "val/bits_per_character"
+VAL_PERPLEXITY = "val/perplexity"
+
 # What early stopping and the plateau schedules may monitor.
-MONITORS = (VAL_ACCURACY, VAL_LOSS, TRAIN_LOSS, TRAIN_ACCURACY)
+MONITORS = (VAL_ACCURACY, VAL_LOSS, TRAIN_LOSS, TRAIN_ACCURACY)  # (language models: val/loss orders as they do)
 
 
 def metric_name(split: str, metric: str) -> str:

@@ -7,7 +7,7 @@ The fields are in the file's order; a reader of an older or hand-made file gets 
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from runner.config.metric_names import metric_name
+from runner.config.metric_names import BITS_PER_CHARACTER, PERPLEXITY, metric_name
 
 # How a run ended that it may be continued from (trainer.resume=auto); anything else is "finished".
 UNFINISHED_STOPS = ("interrupted", "preempted")
@@ -49,5 +49,10 @@ def status_of(stop_reason: str) -> str:
 
 
 def split_entry(row: dict, split: str) -> dict:
-    """A metrics.csv row's loss and accuracy of one split: results.json's train/val entries."""
-    return {metric: row.get(metric_name(split, metric)) for metric in ("loss", "accuracy")}
+    """A metrics.csv row's loss and accuracy of one split, and its task's other metrics (a language
+    model's bits_per_character or perplexity): results.json's train/val entries."""
+    entry = {metric: row.get(metric_name(split, metric)) for metric in ("loss", "accuracy")}
+    for metric in (BITS_PER_CHARACTER, PERPLEXITY):
+        if metric_name(split, metric) in (row or {}):
+            entry[metric] = row[metric_name(split, metric)]
+    return entry

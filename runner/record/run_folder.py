@@ -6,6 +6,7 @@
     <name>/events.out.tfevents.*   TensorBoard, in a folder named by what was overridden
                             (runner/record/run_name.py): TensorBoard's name for the run
     test_predictions.csv    label,predicted per test example (classifiers)
+    vocab.json              token data (data=text): {"tokens": "char"|"word", "unknown": id, "itos": [token per id]}
     error.txt               the exception of a sweep job that failed
     checkpoints/{last,best}.pt, and {last,best}.prev.pt: the files they replaced
     .hydra/{config,overrides}.yaml   the composed config and the command line (Hydra writes them)
@@ -31,6 +32,7 @@ RESULTS = "results.json"
 METRICS = "metrics.csv"
 TRAIN_LOG = "train.log"
 TEST_PREDICTIONS = "test_predictions.csv"
+VOCABULARY = "vocab.json"
 ERROR = "error.txt"  # written by the sweep manifest callback when a job raises
 CHECKPOINTS = "checkpoints"
 HYDRA = ".hydra"
@@ -55,6 +57,7 @@ class RunFolder:
     metrics_file = property(lambda self: self.path / METRICS)
     train_log = property(lambda self: self.path / TRAIN_LOG)
     test_predictions_file = property(lambda self: self.path / TEST_PREDICTIONS)
+    vocabulary_file = property(lambda self: self.path / VOCABULARY)
     error_file = property(lambda self: self.path / ERROR)
     checkpoints = property(lambda self: self.path / CHECKPOINTS)
     hydra = property(lambda self: self.path / HYDRA)
@@ -94,7 +97,25 @@ class RunFolder:
         lines = ["label,predicted"] + [f"{a},{b}" for a, b in zip(labels, predicted)]
         atomic_write_text(self.test_predictions_file, "\n".join(lines) + "\n")
 
+    def write_vocabulary(self, itos: List[str], tokens: str) -> None:
+        """The vocabulary of a run on token data: id i is itos[i]; id 0 the unknown token."""
+        atomic_write_json(self.vocabulary_file, {"tokens": tokens, "unknown": 0, "itos": list(itos)})
+
     # ------------------------------------------------------------ reading
+
+    def vocabulary(self) -> Optional[dict]:
+        """vocab.json ({"tokens", "unknown", "itos"}), or None when missing or not one."""
+        try:
+            stored = json.loads(self.vocabulary_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(stored, dict)
+            or not isinstance(stored.get("itos"), list)
+            or stored.get("tokens") not in ("char", "word")
+        ):
+            return None
+        return stored
 
     def results_json(self) -> Optional[dict]:
         """results.json as a JSON object, whatever it says; None if missing or unreadable."""

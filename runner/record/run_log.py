@@ -8,7 +8,18 @@ import functools
 import logging
 from pathlib import Path
 
-from runner.config.metric_names import EPOCH, LR, SECONDS, TRAIN_ACCURACY, TRAIN_LOSS, VAL_ACCURACY, VAL_LOSS
+from runner.config.metric_names import (
+    BITS_PER_CHARACTER,
+    EPOCH,
+    LR,
+    PERPLEXITY,
+    SECONDS,
+    TRAIN_ACCURACY,
+    TRAIN_LOSS,
+    VAL_ACCURACY,
+    VAL_LOSS,
+    metric_name,
+)
 from runner.record.results import Results
 from runner.record.run_folder import RunFolder
 
@@ -112,9 +123,16 @@ def _summary_line(row: dict, total_epochs: int, improved: bool) -> str:
     def pct(x):
         return "  n/a " if x is None else f"{100 * x:6.2f}%"
 
+    def scores(split: str) -> str:  # a language model's bits per character or perplexity in place of an accuracy
+        if metric_name(split, BITS_PER_CHARACTER) in row:
+            return f"bpc {row[metric_name(split, BITS_PER_CHARACTER)]:.3f}"
+        if metric_name(split, PERPLEXITY) in row:
+            return f"ppl {row[metric_name(split, PERPLEXITY)]:.4g}"
+        return f"acc {pct(row.get(metric_name(split, 'accuracy')))}"
+
     return (
         f"epoch {row[EPOCH]:>{len(str(total_epochs))}}/{total_epochs}"
-        f"  train loss {row[TRAIN_LOSS]:.4f} acc {pct(row[TRAIN_ACCURACY])}"
-        f"  val loss {row[VAL_LOSS]:.4f} acc {pct(row[VAL_ACCURACY])}"
+        f"  train loss {row[TRAIN_LOSS]:.4f} {scores('train')}"
+        f"  val loss {row[VAL_LOSS]:.4f} {scores('val')}"
         f"  lr {row[LR]:.3g}  {row[SECONDS]:.1f}s" + ("  *best*" if improved else "")
     )

@@ -8,6 +8,7 @@ from runner.build.data.official import prepare_data as prepare_official
 from runner.build.data.own_data import prepare_own  # and the loaders of arrays, csv, image_folder
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split, batches, cache_dir
+from runner.build.data.text import prepare_text  # and the loader of data=text
 
 
 def load_dataset(cfg) -> Dataset:
@@ -22,6 +23,7 @@ def prepare_data(cfg) -> None:
     that a missing or bad file is refused before any run folder exists; other members need nothing."""
     prepare_official(cfg)
     prepare_own(cfg)
+    prepare_text(cfg)
 
 
 __all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset", "prepare_data"]

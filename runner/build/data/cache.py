@@ -26,11 +26,17 @@ SPLITS = ("train", "val", "test")
 
 
 def cached_splits(
-    cache: Path, image_shape: Tuple[int, ...], decode: Callable[[], dict], what: str, dtype: torch.dtype = torch.uint8
+    cache: Path,
+    image_shape: Tuple[int, ...],
+    decode: Callable[[], dict],
+    what: str,
+    dtype: torch.dtype = torch.uint8,
+    label_shape: Tuple[int, ...] = (),
 ) -> dict:
-    """{split: (inputs (N, *image_shape) of `dtype`, int64 labels)}, from `cache` or from `decode()` (then cached).
-    Images are cached as uint8 bytes; generated float signals (MNIST-1D) as float32."""
-    splits = read_cache(cache, image_shape, what, dtype)
+    """{split: (inputs (N, *image_shape) of `dtype`, int64 labels (N, *label_shape))}, from `cache` or from
+    `decode()` (then cached). Images are cached as uint8 bytes; generated float signals (MNIST-1D) as float32;
+    text as int64 token ids with (N, context) next-token targets."""
+    splits = read_cache(cache, image_shape, what, dtype, label_shape)
     if splits is None:
         splits = decode()
         write_cache(splits, cache, what)
@@ -55,7 +61,11 @@ def _header(splits: dict) -> dict:
 
 
 def read_cache(
-    cache: Path, image_shape: Tuple[int, ...], what: str, dtype: torch.dtype = torch.uint8
+    cache: Path,
+    image_shape: Tuple[int, ...],
+    what: str,
+    dtype: torch.dtype = torch.uint8,
+    label_shape: Tuple[int, ...] = (),
 ) -> Optional[dict]:
     """The cached splits, or None (missing, or unusable: logged)."""
     if not cache.exists():
@@ -64,7 +74,7 @@ def read_cache(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             stored = torch.load(cache, map_location="cpu", weights_only=True)
-        splits = _checked(stored, tuple(image_shape), dtype)
+        splits = _checked(stored, tuple(image_shape), dtype, tuple(label_shape))
     except Exception as err:  # noqa: BLE001 (whatever torch raises on a damaged file: the data are decoded again)
         text = str(err).strip().splitlines()
         log.warning(
@@ -74,7 +84,7 @@ def read_cache(
     return splits
 
 
-def _checked(stored, image_shape: Tuple[int, ...], dtype: torch.dtype = torch.uint8) -> dict:
+def _checked(stored, image_shape: Tuple[int, ...], dtype: torch.dtype = torch.uint8, label_shape=()) -> dict:
     """The splits of a cache file, or ValueError saying what does not match its header."""
     if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT:
         raise ValueError(f"not a {CACHE_FORMAT} file (written by another runner version?)")
@@ -86,7 +96,12 @@ def _checked(stored, image_shape: Tuple[int, ...], dtype: torch.dtype = torch.ui
     for name, (x, y) in splits.items():
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise ValueError(f"split {name} is not a pair of tensors")
-        if x.dtype != dtype or y.dtype != torch.int64 or tuple(x.shape[1:]) != image_shape or y.shape != (len(x),):
+        if (
+            x.dtype != dtype
+            or y.dtype != torch.int64
+            or tuple(x.shape[1:]) != image_shape
+            or y.shape != (len(x), *label_shape)
+        ):
             raise ValueError(
                 f"split {name} holds {tuple(x.shape)} {x.dtype} inputs and {tuple(y.shape)} {y.dtype} labels, not N x {wanted} {str(dtype).removeprefix('torch.')} and N int64"
             )

@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 
@@ -20,12 +20,19 @@ Rows = Union[torch.Tensor, slice]
 
 @dataclass
 class Split:
-    x: torch.Tensor  # (N, C, H, W) or (N, C, L) ...: float inputs, or uint8 images when `scale` is set
-    y: torch.Tensor  # (N,) int64
+    x: (
+        torch.Tensor
+    )  # (N, C, H, W) or (N, C, L) ...: float inputs, uint8 images when `scale` is set, token ids when `tokens` is
+    y: torch.Tensor  # (N,) int64; for token ids (N, context) int64: each window's next tokens
     scale: Optional[float] = None  # uint8 x: the model's inputs are x / scale, converted batch by batch
     dtype: torch.dtype = torch.float32  # the float type inputs() converts uint8 x to (fp64 runs: float64)
+    tokens: Optional[str] = None  # "char" or "word": x holds int64 token ids (N, context), never converted to float
 
     def __post_init__(self):
+        if self.tokens is not None:
+            if self.x.dtype != torch.int64 or self.y.dtype != torch.int64:
+                raise TypeError(f"Split of token ids takes int64 x and y, got {self.x.dtype} and {self.y.dtype}")
+            return
         if not self.x.is_floating_point() and self.scale is None:
             raise TypeError(
                 f"Split of {self.x.dtype} inputs needs a scale (build it with byte_images; take rows with Split.take)"
@@ -39,6 +46,8 @@ class Split:
         (default: the split's). uint8 images become byte / scale here, computed in that dtype: in
         float32 exactly what dividing the whole split up front gave."""
         x = gather(self.x, rows)
+        if self.tokens is not None:  # token ids stay int64: models embed them
+            return x
         if self.scale is None:
             return x if dtype is None else x.to(dtype)
         return x.to(dtype or self.dtype).div_(self.scale)
@@ -49,7 +58,9 @@ class Split:
 
     def to(self, device, dtype: Optional[torch.dtype] = None) -> "Split":
         """On `device`; float inputs in `dtype` when given, uint8 images kept as bytes (their
-        batches are converted to `dtype`); labels keep their type."""
+        batches are converted to `dtype`); labels keep their type; token ids stay int64."""
+        if self.tokens is not None:
+            return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device))
         if self.scale is None:
             return dataclasses.replace(self, x=self.x.to(device, dtype), y=self.y.to(device))
         return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device), dtype=dtype or self.dtype)
@@ -75,6 +86,7 @@ class Dataset:
     val: Split
     test: Split
     num_classes: int
+    vocabulary: Optional[List[str]] = None  # token data: id -> token (the run folder keeps it: vocab.json)
 
     @property
     def input_shape(self) -> Tuple[int, ...]:
@@ -82,8 +94,8 @@ class Dataset:
 
     def to(self, device, dtype=None) -> "Dataset":
         """On `device`; inputs in `dtype` when given (uint8 images stay bytes, labels keep their type)."""
-        return Dataset(
-            self.train.to(device, dtype), self.val.to(device, dtype), self.test.to(device, dtype), self.num_classes
+        return dataclasses.replace(
+            self, train=self.train.to(device, dtype), val=self.val.to(device, dtype), test=self.test.to(device, dtype)
         )
 
 

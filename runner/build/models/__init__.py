@@ -5,6 +5,8 @@ nn.Module producing class scores (N, num_outputs), or, for models whose `task`
 is "reconstruction", an output shaped like the input.
 """
 
+import inspect
+
 import torch
 
 from runner.build.models import autoencoder, cnn, linear, mlp, recurrent  # noqa: F401  (registers)
@@ -14,15 +16,32 @@ from runner.build.tasks import task_of
 from runner.errors import ConfigError
 
 
-def build_model(model_cfg, reg_cfg, input_shape, num_outputs):
+def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False):
+    """tokens: the inputs are token ids (data=text), passed as `tokens=True` to the builders that
+    take a `tokens` argument (they embed the ids and predict the next token at every position);
+    the others are refused."""
     build = MODELS.get(model_cfg.name, "model.name")
-    model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs)
+    if not tokens:
+        model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs)
+    elif reads_tokens(build):
+        model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, tokens=True)
+    else:
+        readers = [name for name in MODELS.names() if reads_tokens(MODELS.get(name, "model.name"))]
+        raise ConfigError(
+            "model.name",
+            f"{model_cfg.name} does not read token ids (the inputs of data=text); use one of: {', '.join(readers)}",
+        )
     if getattr(model_cfg, "init_from", None):
         load_encoder(model, model_cfg.init_from)
     return model
 
 
-def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> torch.nn.Module:
+def reads_tokens(build) -> bool:
+    """Whether a builder takes token ids: it has a `tokens` argument."""
+    return "tokens" in inspect.signature(build).parameters
+
+
+def check_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False) -> torch.nn.Module:
     """Build the model on the meta device (no memory, no compute) and pass it one
     zero input of shape (1, *input_shape): a config that cannot fit the input
     (a kernel or pool larger than its feature map, an init_from checkpoint of the
@@ -30,10 +49,10 @@ def check_model(model_cfg, reg_cfg, input_shape, num_outputs) -> torch.nn.Module
     Returns the meta model (what else the preflight asks of it: runner/build/assemble.py)."""
     input_shape = tuple(int(s) for s in input_shape)
     with torch.device("meta"):
-        model = build_model(model_cfg, reg_cfg, input_shape, num_outputs)
+        model = build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens)
         model.eval()
         try:
-            out = model(torch.zeros((1, *input_shape)))
+            out = model(torch.zeros((1, *input_shape), dtype=torch.long if tokens else None))
         except (RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError(

@@ -1,4 +1,5 @@
-"""Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image or a 1-D signal as a sequence.
+"""Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image or a 1-D signal as a sequence;
+with token inputs (data=text) the same names build language models (runner/build/models/token_rnn.py).
 
 image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values);
 signal (C, L) -> L steps of C values (MNIST-1D: 40 steps of 1)
@@ -14,7 +15,9 @@ from torch import nn
 from runner.build.models.init import initialise, orthogonal_recurrent
 from runner.build.models.layers import ImageToSequence, make_dropout, signal_or_image_shape
 from runner.build.models.registry import MODELS
+from runner.build.models.token_rnn import build_language_model
 from runner.config.models.recurrent import RecurrentConfig, RNNConfig
+from runner.errors import ConfigError
 
 
 class SequenceClassifier(nn.Module):
@@ -45,7 +48,14 @@ class SequenceClassifier(nn.Module):
         return self.head(self.dropout(last))
 
 
-def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Module:
+def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bool = False) -> nn.Module:
+    if tokens:
+        return build_language_model(kind, cfg, reg, num_outputs)
+    for key in ("tie_weights", "stateful"):
+        if getattr(cfg, key):
+            raise ConfigError(
+                f"model.{key}", "only for token inputs (data=text), which a language model reads; set it false"
+            )
     shape = signal_or_image_shape(input_shape, cfg.name)
     if len(shape) == 2:  # a signal (C, L): L steps of C values
         features, steps = shape
@@ -80,15 +90,15 @@ def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs) -> nn.Modu
 
 
 @MODELS.register("rnn")
-def build_rnn(cfg, reg, input_shape, num_outputs):
-    return _build(nn.RNN, cfg, reg, input_shape, num_outputs)
+def build_rnn(cfg, reg, input_shape, num_outputs, tokens: bool = False):
+    return _build(nn.RNN, cfg, reg, input_shape, num_outputs, tokens)
 
 
 @MODELS.register("lstm")
-def build_lstm(cfg, reg, input_shape, num_outputs):
-    return _build(nn.LSTM, cfg, reg, input_shape, num_outputs)
+def build_lstm(cfg, reg, input_shape, num_outputs, tokens: bool = False):
+    return _build(nn.LSTM, cfg, reg, input_shape, num_outputs, tokens)
 
 
 @MODELS.register("gru")
-def build_gru(cfg, reg, input_shape, num_outputs):
-    return _build(nn.GRU, cfg, reg, input_shape, num_outputs)
+def build_gru(cfg, reg, input_shape, num_outputs, tokens: bool = False):
+    return _build(nn.GRU, cfg, reg, input_shape, num_outputs, tokens)

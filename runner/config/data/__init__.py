@@ -13,6 +13,7 @@ from runner.config.data.kmnist import KmnistConfig
 from runner.config.data.mnist import MnistConfig
 from runner.config.data.mnist1d import Mnist1dConfig
 from runner.config.data.synthetic import SyntheticConfig
+from runner.config.data.text import TextConfig
 from runner.config.members import Members
 
 DATA_MEMBERS = Members(
@@ -28,6 +29,7 @@ DATA_MEMBERS = Members(
         "arrays": ArraysConfig,
         "csv": CsvConfig,
         "image_folder": ImageFolderConfig,
+        "text": TextConfig,
     },
 )
 
@@ -43,5 +45,6 @@ __all__ = [
     "Mnist1dConfig",
     "MnistConfig",
     "SyntheticConfig",
+    "TextConfig",
     "check_folds",
 ]

@@ -1,4 +1,5 @@
-"""Schemas of the recurrent classifiers (model=rnn|lstm|gru); built in runner/build/models/recurrent.py."""
+"""Schemas of the recurrent models (model=rnn|lstm|gru): classifiers of images and signals, language
+models of token ids (data=text); built in runner/build/models/recurrent.py."""
 
 from dataclasses import dataclass
 from typing import Optional
@@ -21,6 +22,10 @@ class RecurrentConfig:
     dropout: Optional[float] = None  # between stacked layers and before the classifier; None = regularization.dropout
     init: str = "default"  # input-to-hidden weights and the classifier
     recurrent_init: str = "default"  # hidden-to-hidden weights: default | orthogonal
+    # Token inputs (data=text): a language model, the next token's logits at every position.
+    embedding_size: Optional[int] = None  # width of the token embedding; null = hidden_size
+    tie_weights: bool = False  # the output layer shares the embedding's weights (needs embedding_size = hidden_size)
+    stateful: bool = False  # carry the hidden state from batch to batch (truncated BPTT; needs trainer.shuffle=false)
 
     def __post_init__(self):
         require(self.hidden_size >= 1, "hidden_size", f"at least 1 unit, got {self.hidden_size}")
@@ -35,6 +40,17 @@ class RecurrentConfig:
             self.dropout is None or 0 <= self.dropout < 1,
             "dropout",
             f"a drop probability in [0, 1) (or null), got {self.dropout}",
+        )
+        require(
+            self.embedding_size is None or self.embedding_size >= 1,
+            "embedding_size",
+            f"at least 1 (or null: hidden_size), got {self.embedding_size}",
+        )
+        require(
+            not self.tie_weights or self.embedding_size in (None, self.hidden_size),
+            "tie_weights",
+            f"needs embedding_size = hidden_size (the output layer reuses the embedding matrix), got embedding_size={self.embedding_size}"
+            f" and hidden_size={self.hidden_size}; set them equal, or tie_weights=false",
         )
         check_init(self.init, "init")
         require(

@@ -106,6 +106,19 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
     check_stateful(cfg)
+    check_token_inputs(cfg)
+
+
+def check_token_inputs(cfg) -> None:
+    """Token ids (data=text) are indices: noise or dropout on them has no meaning (drop units with regularization.dropout)."""
+    if not reads_tokens(cfg.data):
+        return
+    for key in ("input_noise", "input_dropout"):
+        if getattr(cfg.regularization, key, 0):
+            raise ConfigError(
+                f"regularization.{key}",
+                "acts on input values, and data=text's inputs are token ids; set it to 0 (regularization.dropout drops the embedding's units)",
+            )
 
 
 def check_stateful(cfg) -> None:

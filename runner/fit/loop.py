@@ -23,7 +23,7 @@ from runner.build.assemble import Parts, assemble
 from runner.build.data import Split, batches
 from runner.build.early_stopping import EarlyStoppingConfig
 from runner.build.evaluation import split_metrics
-from runner.config.metric_names import EPOCH, LR, SECONDS, metric_name
+from runner.config.metric_names import BITS_PER_CHARACTER, EPOCH, LR, PERPLEXITY, SECONDS, metric_name
 from runner.config.schema import RunConfig
 from runner.fit.environment import git_commit, machine, seed_everything, versions
 from runner.fit.resume import ResumePoint, restore
@@ -402,6 +402,9 @@ def format_metrics(metrics: dict) -> str:
     text = f"loss {metrics['loss']:.4f}"
     if metrics.get("accuracy") is not None:
         text += f" accuracy {100 * metrics['accuracy']:.2f}%"
+    for name in (BITS_PER_CHARACTER, PERPLEXITY):  # a language model's
+        if metrics.get(name) is not None:
+            text += f" {name.replace('_', ' ')} {metrics[name]:.4g}"
     return text
 
 

@@ -4,6 +4,7 @@ name's builder registers)."""
 from runner.config.members import Members
 from runner.config.models.autoencoder import AutoencoderConfig
 from runner.config.models.cnn import CNNConfig
+from runner.config.models.hrnn import HRNNConfig
 from runner.config.models.linear import LinearSVMConfig, SoftmaxRegressionConfig
 from runner.config.models.mlp import MLPConfig
 from runner.config.models.recurrent import GRUConfig, LSTMConfig, RNNConfig
@@ -18,6 +19,7 @@ MODEL_MEMBERS = Members(
         "rnn": RNNConfig,
         "lstm": LSTMConfig,
         "gru": GRUConfig,
+        "hrnn": HRNNConfig,
         "autoencoder": AutoencoderConfig,
     },
 )

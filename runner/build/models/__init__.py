@@ -9,7 +9,7 @@ import inspect
 
 import torch
 
-from runner.build.models import autoencoder, cnn, hrnn, linear, mlp, recurrent  # noqa: F401  (registers)
+from runner.build.models import autoencoder, cnn, hrnn, linear, mlp, recurrent, transformer  # noqa: F401  (registers)
 from runner.build.models.registry import MODELS
 from runner.build.models.transfer import load_encoder
 from runner.build.tasks import task_of

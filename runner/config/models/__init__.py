@@ -8,6 +8,7 @@ from runner.config.models.hrnn import HRNNConfig
 from runner.config.models.linear import LinearSVMConfig, SoftmaxRegressionConfig
 from runner.config.models.mlp import MLPConfig
 from runner.config.models.recurrent import GRUConfig, LSTMConfig, RNNConfig
+from runner.config.models.transformer import TransformerConfig
 
 MODEL_MEMBERS = Members(
     "model",
@@ -20,6 +21,7 @@ MODEL_MEMBERS = Members(
         "lstm": LSTMConfig,
         "gru": GRUConfig,
         "hrnn": HRNNConfig,
+        "transformer": TransformerConfig,
         "autoencoder": AutoencoderConfig,
     },
 )

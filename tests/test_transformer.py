@@ -48,6 +48,9 @@ def test_logits_cover_every_position_and_the_vocabulary():
     model = transformer(vocabulary=23)
     out = model(torch.randint(0, 23, (4, 9)))  # shorter windows than block_size read too
     assert out.shape == (4, 9, 23) and out.dtype == torch.float32
+    assert model.block_size == 12  # what text sampling crops its windows to
+    with pytest.raises(IndexError):
+        model(torch.randint(0, 23, (1, 13)))  # no position embedding past block_size
     assert check_model(SMALL, RegularizationConfig(), (12,), 23, tokens=True) is not None  # meta device
 
 

@@ -68,6 +68,7 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TransformerConfig, reg, vocabulary: int):
         super().__init__()
         rate = reg.dropout if cfg.dropout is None else cfg.dropout
+        self.block_size = cfg.block_size  # the longest window it reads (what text sampling feeds it)
         self.token_embedding = nn.Embedding(vocabulary, cfg.n_embd)
         self.position_embedding = nn.Embedding(cfg.block_size, cfg.n_embd)
         self.dropout = make_dropout(rate, reg)

@@ -15,6 +15,8 @@ commands:
                          train the documented MNIST results, compare with them
   gradcheck [overrides...] [--examples N] [--entries N] [--tol X]
                          check autograd gradients against finite differences
+  sample RUN_DIR [--prompt TEXT] [--length N] [--temperature T] [--seed S]
+                         draw text from a language model's best checkpoint
 
 examples:
   runner train                               # the default: an MLP on MNIST
@@ -219,6 +221,12 @@ def reproduce(args) -> int:
     return reproduce_main(args)
 
 
+def sample(args) -> int:
+    from runner.analyse.sample import main as sample_main
+
+    return sample_main(args, _checked_config)
+
+
 def gradcheck(args) -> int:
     from runner.analyse.gradcheck import main as gradcheck_main
 
@@ -234,7 +242,14 @@ def _checked_config(overrides):
     return check_one(overrides)
 
 
-COMMANDS = {"train": train, "compare": compare, "evaluate": evaluate, "reproduce": reproduce, "gradcheck": gradcheck}
+COMMANDS = {
+    "train": train,
+    "compare": compare,
+    "evaluate": evaluate,
+    "reproduce": reproduce,
+    "gradcheck": gradcheck,
+    "sample": sample,
+}
 
 
 def main(argv=None) -> None:

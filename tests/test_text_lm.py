@@ -167,3 +167,39 @@ def test_the_encoded_corpus_is_cached_and_a_changed_file_encoded_again(tmp_path,
     path.write_text(grammar_text(300, seed=5))  # same size, new text: a new key
     changed = load_dataset(cfg)
     assert len(list(cache.glob("text-*.pt"))) == 2 and not torch.equal(changed.train.x, first.train.x)
+
+
+def test_text_is_drawn_every_epoch_and_from_the_checkpoint_with_vocabulary_characters_only(cli, corpus):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = ["data=text", f"data.path={corpus}", "data.context=24", "model=lstm", "model.hidden_size=32", *FAST]
+    result = cli("train", *args, "trainer.epochs=2", "trainer.sample_every=1", "sample.length=50", "sample.prompt=ab")
+    assert result.code == 0, result.err[-2000:]
+    run, alphabet = result.run_dir(), set(corpus.read_text())
+    samples = (run / "samples.txt").read_text()
+    headings = [line for line in samples.splitlines() if line.startswith("=== epoch")]
+    assert len(headings) == 2 and "seed 0" in headings[0]
+    drawn = [line for line in samples.splitlines() if line and not line.startswith("===")]
+    assert all(len(text) == 52 and text.startswith("ab") and set(text) <= alphabet for text in drawn)
+    (events,) = run.rglob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events.parent)).Reload()
+    assert any(tag.startswith("samples") for tag in accumulator.Tags()["tensors"])
+
+    first = cli("sample", str(run), "--prompt", "xy", "--length", "80", "--seed", "3")
+    again = cli("sample", str(run), "--prompt", "xy", "--length", "80", "--seed", "3")
+    other = cli("sample", str(run), "--prompt", "xy", "--length", "80", "--seed", "4", "--top-k", "2")
+    assert first.code == again.code == other.code == 0, first.err
+    text = first.out.strip().splitlines()[-1]  # (the lines before: TensorBoard's reader's notes)
+    assert text == again.out.strip() != other.out.strip()  # seeded
+    assert len(text) == 82 and text.startswith("xy") and set(text) <= alphabet
+    # the grammar's words: after "ab" comes c or d, after "xy" z or a (the model learnt it)
+    assert sum(text[i + 2] in "cd" for i in range(len(text) - 2) if text[i : i + 2] == "ab") >= 0.8 * text.count("ab")
+
+
+def test_drawing_text_leaves_the_training_numbers_unchanged(cli, corpus, tmp_path):
+    args = ["data=text", f"data.path={corpus}", "data.context=24", "model=gru", "model.hidden_size=16", *FAST]
+    plain = cli("train", *args, "trainer.epochs=2")
+    sampled = cli("train", *args, "trainer.epochs=2", "trainer.sample_every=1")
+    assert plain.code == sampled.code == 0
+    tests = [json.loads(p.read_text())["test"] for p in sorted(plain.outputs.rglob("results.json"))]
+    assert len(tests) == 2 and tests[0] == tests[1]

@@ -25,6 +25,7 @@ from runner.build.regularization import StepHooks, build_hooks, check_augmentati
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
 from runner.config.data.text import reads_tokens
+from runner.config.data.text_corpus import prompt_ids, vocabulary
 from runner.errors import ConfigError
 
 
@@ -110,9 +111,16 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
 
 
 def check_token_inputs(cfg) -> None:
-    """Token ids (data=text) are indices: noise or dropout on them has no meaning (drop units with regularization.dropout)."""
+    """Token ids (data=text) are indices: noise or dropout on them has no meaning (drop units with
+    regularization.dropout). Text is drawn from language models only, from a prompt in their vocabulary."""
     if not reads_tokens(cfg.data):
+        if cfg.trainer.sample_every:
+            raise ConfigError(
+                "trainer.sample_every", "draws text from a language model, which needs data=text; set it to 0"
+            )
         return
+    if cfg.trainer.sample_every and cfg.sample.prompt:
+        prompt_ids(cfg.sample.prompt, vocabulary(cfg.data.corpus().counts, cfg.data.vocab_size), cfg.data.tokens)
     for key in ("input_noise", "input_dropout"):
         if getattr(cfg.regularization, key, 0):
             raise ConfigError(

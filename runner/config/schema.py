@@ -27,6 +27,7 @@ from runner.config.optim import OPTIMIZER_MEMBERS
 from runner.config.policy import CODE_KEYS
 from runner.config.reference import ReferenceConfig
 from runner.config.regularization import RegularizationConfig
+from runner.config.sample import SampleConfig
 from runner.config.schedulers import SCHEDULER_MEMBERS
 from runner.config.trainer import TrainerConfig
 from runner.errors import ConfigError, require
@@ -81,6 +82,8 @@ class RunConfig:
     loss: str = "cross_entropy"
     seed: int = 0
     reference: Optional[ReferenceConfig] = None
+    # How a language model's text is drawn (trainer.sample_every, runner sample).
+    sample: SampleConfig = field(default_factory=SampleConfig)
 
 
 def register_schemas() -> None:
@@ -206,13 +209,19 @@ def validate(cfg: DictConfig) -> RunConfig:
     require(
         isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**63, "seed", f"an integer from 0 to 2**63-1, got {cfg.seed!r}"
     )
+    try:
+        sample = _checked(SampleConfig, cfg.get("sample") or {})
+    except ConfigError as err:
+        raise err.under("sample")
+    except OmegaConfBaseException as err:
+        raise _omegaconf_error(err, "sample") from None
     reference = None
     if cfg.get("reference") is not None:
         try:
             reference = OmegaConf.to_object(cfg.reference)
         except ConfigError as err:
             raise err.under("reference")
-    return RunConfig(**values, loss=cfg.loss, seed=cfg.seed, reference=reference)
+    return RunConfig(**values, loss=cfg.loss, seed=cfg.seed, reference=reference, sample=sample)
 
 
 def _omegaconf_error(err: OmegaConfBaseException, group: str) -> ConfigError:

@@ -37,6 +37,7 @@ class TrainerConfig:
     channels_last: str = "auto"  # auto (on for CNNs on CUDA and on the CPU in fp32) | true | false: memory format of conv weights and image data
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
     log_every_n_steps: int = 50  # TensorBoard's loss/train_by_step: the training loss of every N steps; 0: off
+    sample_every: int = 0  # language models: draw text (the sample group) every N epochs into samples.txt; 0: off
     max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
     divergence_factor: float = (
         1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off
@@ -62,6 +63,7 @@ class TrainerConfig:
             f"0 (off) or a number of steps, got {self.log_every_n_steps}",
         )
         require(self.max_sweep_points >= 1, "max_sweep_points", f"at least 1, got {self.max_sweep_points}")
+        require(self.sample_every >= 0, "sample_every", f"0 (off) or a number of epochs, got {self.sample_every}")
         require(
             self.resume in RESUME_MODES, "resume", f"choose one of: {', '.join(RESUME_MODES)} (got '{self.resume}')"
         )

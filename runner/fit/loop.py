@@ -23,6 +23,7 @@ from runner.build.assemble import Parts, assemble
 from runner.build.data import Split, batches
 from runner.build.early_stopping import EarlyStoppingConfig
 from runner.build.evaluation import split_metrics
+from runner.build.sampling import sample_text
 from runner.config.metric_names import BITS_PER_CHARACTER, EPOCH, LR, PERPLEXITY, SECONDS, metric_name
 from runner.config.schema import RunConfig
 from runner.fit.environment import git_commit, machine, seed_everything, versions
@@ -172,6 +173,9 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
         progress.best_state = {k: v.detach().clone() for k, v in p.model.state_dict().items()}
         progress.best_row = row
     run.run_log.epoch(row, trainer.epochs, improved, p.task.images(p.model, p.data.val), step_losses)
+    if trainer.sample_every and epoch % trainer.sample_every == 0 and run.runtime.is_main:
+        text, heading = drawn_text(run, epoch)
+        run.run_log.sample(text, epoch, heading)
     schedule_done = p.scheduler.step(row)
     if trainer.checkpoints and run.runtime.is_main:
         elapsed = progress.resumed.elapsed_s + time.perf_counter() - run.started
@@ -237,6 +241,14 @@ def finish(run: Run, progress: Progress) -> dict:
     run.run_log.finish(results)
     run.runtime.finish(preempted=progress.stop_reason == "preempted")  # if preempted: requeue (SLURM) and exit
     return results.as_json()
+
+
+def drawn_text(run: Run, epoch: int):
+    """(text, heading): a language model's text after `epoch` (the preflight allowed sample_every only for token data)."""
+    sample, data = run.cfg.sample, run.parts.data
+    seed = run.cfg.seed if sample.seed is None else sample.seed
+    text = sample_text(run.parts.model, data.vocabulary, data.train.tokens, sample, seed, run.cfg.data.context)
+    return text, f"epoch {epoch} (temperature {sample.temperature:g}, top_k {sample.top_k}, seed {seed})"
 
 
 def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.device, runtime=None) -> Callable:

@@ -7,6 +7,7 @@
                             (runner/record/run_name.py): TensorBoard's name for the run
     test_predictions.csv    label,predicted per test example (classifiers)
     vocab.json              token data (data=text): {"tokens": "char"|"word", "unknown": id, "itos": [token per id]}
+    samples.txt             language models with trainer.sample_every: the text drawn, under a line per epoch
     error.txt               the exception of a sweep job that failed
     checkpoints/{last,best}.pt, and {last,best}.prev.pt: the files they replaced
     .hydra/{config,overrides}.yaml   the composed config and the command line (Hydra writes them)
@@ -33,6 +34,7 @@ METRICS = "metrics.csv"
 TRAIN_LOG = "train.log"
 TEST_PREDICTIONS = "test_predictions.csv"
 VOCABULARY = "vocab.json"
+SAMPLES = "samples.txt"
 ERROR = "error.txt"  # written by the sweep manifest callback when a job raises
 CHECKPOINTS = "checkpoints"
 HYDRA = ".hydra"
@@ -58,6 +60,7 @@ class RunFolder:
     train_log = property(lambda self: self.path / TRAIN_LOG)
     test_predictions_file = property(lambda self: self.path / TEST_PREDICTIONS)
     vocabulary_file = property(lambda self: self.path / VOCABULARY)
+    samples_file = property(lambda self: self.path / SAMPLES)
     error_file = property(lambda self: self.path / ERROR)
     checkpoints = property(lambda self: self.path / CHECKPOINTS)
     hydra = property(lambda self: self.path / HYDRA)
@@ -100,6 +103,14 @@ class RunFolder:
     def write_vocabulary(self, itos: List[str], tokens: str) -> None:
         """The vocabulary of a run on token data: id i is itos[i]; id 0 the unknown token."""
         atomic_write_json(self.vocabulary_file, {"tokens": tokens, "unknown": 0, "itos": list(itos)})
+
+    def add_sample(self, heading: str, text: str) -> None:
+        """samples.txt with one more drawn text under `heading` (the whole file rewritten atomically)."""
+        try:
+            before = self.samples_file.read_text(encoding="utf-8")
+        except OSError:
+            before = ""
+        atomic_write_text(self.samples_file, f"{before}=== {heading} ===\n{text}\n\n")
 
     # ------------------------------------------------------------ reading
 

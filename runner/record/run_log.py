@@ -74,6 +74,13 @@ class RunLog:
         self.writer.flush()
         log.info(_summary_line(row, total_epochs, improved))
 
+    def sample(self, text: str, epoch: int, heading: str) -> None:
+        """A language model's drawn text: into samples.txt and TensorBoard's TEXT tab ("samples")."""
+        self.folder.add_sample(heading, text)
+        block = "\n".join("    " + line for line in text.splitlines())  # Markdown's code block: lines kept as drawn
+        self.writer.add_text("samples", f"{heading}\n\n{block}", epoch)
+        self.writer.flush()
+
     def finish(self, results: Results) -> None:
         self.folder.write_results(results)
         self._write_hparams(results)

@@ -124,3 +124,25 @@ def test_the_model_keys_of_token_inputs_are_refused_on_images(cli, cache):
     )
     refused(result, "model.stateful", "data=text")
     assert not (result.outputs.exists() and list(result.outputs.rglob("*")))
+
+
+def test_a_prompt_outside_the_vocabulary_is_refused_before_training_and_by_runner_sample(cli, data, cache):
+    path = data / "corpus.txt"
+    path.write_text(CORPUS)
+    before = snapshot(data)
+    line = refused_before_any_run(
+        train(cli, path, "trainer.sample_every=1", "sample.prompt='the dog!'"), cache, data, before, "sample.prompt"
+    )
+    assert "'!', 'd', 'g'" in line
+    trained = train(cli, path, "trainer.epochs=1")
+    assert trained.code == 0, trained.err[-2000:]
+    run = trained.run_dir()
+    refused(cli("sample", str(run), "--prompt", "zebra"), "--prompt", "'b', 'r', 'z'")
+    refused(cli("sample", str(run), "--temperature", "0"), "--temperature", "above 0")
+    refused(cli("sample", str(result_folder := data)), "vocab.json")
+    assert not (result_folder / "samples.txt").exists()
+
+
+def test_drawing_text_from_a_classifier_is_refused(cli):
+    result = cli("train", "data=synthetic", "trainer.sample_every=1", "trainer.epochs=1")
+    refused(result, "trainer.sample_every", "data=text")

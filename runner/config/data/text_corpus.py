@@ -97,3 +97,22 @@ def vocabulary(counts: Sequence[Tuple[str, int]], vocab_size) -> List[str]:
     """id -> token: UNKNOWN, then the most frequent training tokens (vocab_size - 1 of them; null: all)."""
     keep = len(counts) if vocab_size is None else vocab_size - 1
     return [UNKNOWN] + [token for token, _ in counts[:keep]]
+
+
+def prompt_ids(prompt: str, itos: Sequence[str], tokens: str, key: str = "sample.prompt") -> List[int]:
+    """The prompt as token ids, or ConfigError naming every token the vocabulary lacks."""
+    items = list(prompt) if tokens == "char" else WORD.findall(prompt.lower())
+    ids = {token: i for i, token in enumerate(itos) if i}  # never the unknown token
+    missing = sorted({t for t in items if t not in ids})
+    if missing:
+        shown = ", ".join(repr(t) for t in missing[:20]) + (" ..." if len(missing) > 20 else "")
+        raise ConfigError(
+            key,
+            f"holds {'characters' if tokens == 'char' else 'words'} outside the run's vocabulary: {shown}; use tokens of the training text",
+        )
+    return [ids[t] for t in items]
+
+
+def detokenise(items: Sequence[str], tokens: str) -> str:
+    """Tokens back to text: characters joined as they are, words with a space between."""
+    return ("" if tokens == "char" else " ").join(items)

@@ -203,3 +203,13 @@ def test_drawing_text_leaves_the_training_numbers_unchanged(cli, corpus, tmp_pat
     assert plain.code == sampled.code == 0
     tests = [json.loads(p.read_text())["test"] for p in sorted(plain.outputs.rglob("results.json"))]
     assert len(tests) == 2 and tests[0] == tests[1]
+
+
+def test_evaluate_and_gradcheck_take_a_language_model(cli, corpus):
+    args = ["data=text", f"data.path={corpus}", "data.context=8", "model=gru", "model.hidden_size=4"]
+    trained = cli("train", *args, "trainer.epochs=1", *FAST)
+    assert trained.code == 0, trained.err[-2000:]
+    evaluated = cli("evaluate", str(trained.run_dir()))
+    assert evaluated.code == 0 and "matches results.json" in evaluated.out, evaluated.out + evaluated.err
+    checked = cli("gradcheck", *args)
+    assert checked.code == 0 and "gradcheck passed" in checked.out, checked.out + checked.err

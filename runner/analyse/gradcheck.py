@@ -121,7 +121,7 @@ def run_gradcheck(cfg, n_examples: int, n_entries: int, eps: float, floor: float
     model = model.double().train()
     x = data.train.inputs(slice(0, n_examples), torch.float64)
     target = task.target(x, data.train.y[:n_examples])
-    loss_fn = build_loss(cfg.loss, reg)
+    loss_fn = task.adapt_loss(build_loss(cfg.loss, reg))  # a language model: over every position
     penalties = build_hooks(reg, model).penalties  # batch transforms (noise, augmentation) are left out
 
     def objective() -> torch.Tensor:

@@ -98,6 +98,9 @@ class RunLog:
             f"{TESTED}/val_loss": results.val["loss"],
             f"{TESTED}/test_loss": results.test["loss"],
         }
+        for name in (BITS_PER_CHARACTER, PERPLEXITY):  # a language model's, in its text's unit
+            metrics[f"{TESTED}/val_{name}"] = results.val.get(name)
+            metrics[f"{TESTED}/test_{name}"] = results.test.get(name)
         metrics = {tag: value for tag, value in metrics.items() if value is not None}  # autoencoders: no accuracy
         step = results.tested_epoch or results.epochs_run
         for tag, value in metrics.items():

@@ -60,7 +60,9 @@ EVAL_CASES = {"eval_cnn": "cnn", "eval_mlp": "mlp"}  # evaluation of the 10k val
 OTHER_CASES = ("startup", "sweep")
 CIFAR_CASE = "cifar_cnn_b64"  # CIFAR-shaped random bytes, in one process: benchmarks/cifar_case.py
 CIFAR_TRAIN_SIZE = 10000  # of the 50,000: a modest run on a shared 2-core machine
-ALL_CASES = [*TRAIN_CASES, *EVAL_CASES, CIFAR_CASE, *OTHER_CASES]
+LM_CASES = ("lm_lstm", "lm_transformer")  # character LMs on random token windows, in one process: benchmarks/lm_case.py
+LM_STEPS, LM_QUICK_STEPS = 100, 40  # steps of each timed epoch (batch 32 x context 64)
+ALL_CASES = [*TRAIN_CASES, *EVAL_CASES, CIFAR_CASE, *LM_CASES, *OTHER_CASES]
 
 
 def project_overrides(case: Case, threads: int, train_size: Optional[int], extra=()) -> List[str]:

@@ -22,6 +22,12 @@ Other cases:
                         against the plain loop, alternating in one process; then the peak RSS
                         of a CIFAR-10-sized dataset (70,000 images) through an epoch with each
                         storage, each in its own process (benchmarks/cifar_case.py)
+    lm_lstm, lm_transformer
+                        character-level language models on random token windows (vocabulary 65,
+                        context 64, batch 32, Adam, 100 steps; 40 with --quick): an LSTM 2 x 256 and
+                        a transformer of 4 blocks x 128, runner's loop (data=text's task) against
+                        nanoGPT's plain loop on a copy of the same module, in one process; CPU
+                        seconds of the training thread and tokens per second (benchmarks/lm_case.py)
     startup             process start to first training step of `runner train`
                         (benchmarks/first_step.py explains how it is measured)
     sweep               runs per hour of a 2-job joblib sweep of small MLP runs against
@@ -64,6 +70,9 @@ from common import (  # noqa: E402
     CIFAR_CASE,
     CIFAR_TRAIN_SIZE,
     EVAL_CASES,
+    LM_CASES,
+    LM_QUICK_STEPS,
+    LM_STEPS,
     QUICK_TRAIN_SIZE,
     ROOT,
     TRAIN_CASES,
@@ -240,6 +249,51 @@ def cifar_note(result) -> str:
             f"peak RSS, CIFAR-10-sized data held as {storage}: {r['peak_rss_mib']:.0f} MiB"
             f" ({r['peak_rss_mib'] - r['rss_before_data_mib']:.0f} MiB over the {r['rss_before_data_mib']:.0f} MiB before any data;"
             f" inputs held {r['held_inputs_mib']:.0f} MiB)"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- character-level language models
+
+
+def bench_lm(names, args) -> dict:
+    """Every requested LM case in one lm_case.py process (it imports and composes once)."""
+    steps = LM_QUICK_STEPS if args.quick else LM_STEPS
+    cmd = [python(), str(ROOT / "benchmarks" / "lm_case.py"), "--cases", ",".join(names), "--steps", str(steps)]
+    res = timed_run(cmd + ["--repeats", str(args.repeats), "--threads", str(args.threads)])
+    out = json.loads(res["stdout"].strip().splitlines()[-1])
+    shared = {k: out[k] for k in ("steps", "batch_size", "context", "threads")}
+    for name in names:
+        say(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in out[name]["summary"].items()))
+    return {name: {"kind": "lm", "runs": {**out[name], **shared}} for name in names}
+
+
+def row_lm(name, result) -> list:
+    """Ratios of the training thread's CPU seconds (lm_case.py), like the CIFAR case's."""
+    runs = result["runs"]
+    r, q, s = stats(runs["cpu"]["runner"]), stats(runs["cpu"]["plain"]), runs["summary"]
+    result["summary"] = {**s, "target": EPOCH_TARGET}
+    ok = "yes" if min(s["ratio_min"], s["ratio_pairs"]) <= EPOCH_TARGET else "NO"
+    return [
+        f"{name} ({runs['steps']} steps of {runs['batch_size']} x {runs['context']} tokens; CPU s)",
+        f"{r['min']:.3f} / {r['median']:.3f}",
+        f"{q['min']:.3f} / {q['median']:.3f}",
+        f"{s['ratio_min']:.3f}",
+        f"{s['ratio_median']:.3f}",
+        f"{s['ratio_pairs']:.3f}",
+        f"<= {EPOCH_TARGET}: {ok}",
+        "",
+        "",
+    ]
+
+
+def lm_note(results) -> str:
+    lines = []
+    for name, result in results.items():
+        s, runs = result["runs"]["summary"], result["runs"]
+        lines.append(
+            f"{name} ({runs['params']:,} parameters): runner {s['runner_tokens_per_s']:,.0f} tokens/s,"
+            f" plain {s['plain_tokens_per_s']:,.0f} tokens/s (median epochs, wall clock)"
         )
     return "\n".join(lines)
 
@@ -574,6 +628,9 @@ def main(argv=None) -> int:
                 results[name] = bench_eval(name, args, cache)
             elif name == CIFAR_CASE:
                 results[name] = bench_cifar(args)
+            elif name in LM_CASES:
+                if name not in results:  # the first LM case runs them all
+                    results.update(bench_lm([c for c in cases if c in LM_CASES], args))
             elif name == "startup":
                 results[name] = bench_startup(args, cache, work)
             elif name == "sweep":
@@ -597,6 +654,8 @@ def main(argv=None) -> int:
             if kind == "eval"
             else row_cifar(name, result)
             if kind == "cifar"
+            else row_lm(name, result)
+            if kind == "lm"
             else row_startup(result)
             if kind == "startup"
             else row_sweep(result)
@@ -633,6 +692,9 @@ def main(argv=None) -> int:
     if CIFAR_CASE in results:
         print()
         print(cifar_note(results[CIFAR_CASE]))
+    if any(name in results for name in LM_CASES):
+        print()
+        print(lm_note({name: results[name] for name in LM_CASES if name in results}))
     if "sweep" in results:
         print()
         print(sweep_note(results["sweep"]))

@@ -106,6 +106,7 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
     model = check_model(cfg.model, cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data))
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
+    check_schedule_monitor(cfg.scheduler, task_of(model))
     check_stateful(cfg)
     check_token_inputs(cfg)
 
@@ -127,6 +128,17 @@ def check_token_inputs(cfg) -> None:
                 f"regularization.{key}",
                 "acts on input values, and data=text's inputs are token ids; set it to 0 (regularization.dropout drops the embedding's units)",
             )
+
+
+def check_schedule_monitor(scheduler, task) -> None:
+    """A schedule watching an accuracy (scheduler=halving) of a model that has none (an autoencoder, a
+    language model): refused now, not at the end of the first epoch."""
+    monitor = getattr(scheduler, "monitor", None)
+    if monitor and monitor.endswith("accuracy") and task.name != "classification":
+        raise ConfigError(
+            "scheduler.monitor",
+            f"{monitor}: a {task.name.replace('_', ' ')} model logs no accuracy; monitor a loss, e.g. scheduler.monitor=val/loss",
+        )
 
 
 def check_stateful(cfg) -> None:

@@ -96,6 +96,7 @@ def test_a_fifo_a_device_a_folder_or_a_missing_file_is_refused_without_opening_i
         (["data.context=0"], ["data.context", "at least 1"]),
         (["data.train_fraction=0.96"], ["data.val_fraction", "leaves no test text"]),
         (["regularization.input_noise=0.1"], ["regularization.input_noise", "token ids"]),
+        (["scheduler=halving"], ["scheduler.monitor", "val/accuracy", "val/loss"]),
     ],
     ids=[
         "vocab-too-large",
@@ -109,6 +110,7 @@ def test_a_fifo_a_device_a_folder_or_a_missing_file_is_refused_without_opening_i
         "context-0",
         "no-test",
         "input-noise",
+        "halving-on-accuracy",
     ],
 )
 def test_settings_that_cannot_train_a_language_model_are_refused(cli, data, cache, args, words):

@@ -59,10 +59,6 @@ def tokenise(text: str, tokens: str) -> Sequence:
     return WORD.findall(text.lower())
 
 
-def as_token(item, tokens: str) -> str:
-    return chr(int(item)) if tokens == "char" else item
-
-
 def cuts(n: int, train_fraction: float, val_fraction: float) -> Tuple[int, int]:
     """Where train ends and val ends, in tokens: train the first train_fraction, val the next val_fraction, test the rest."""
     train_end = int(n * train_fraction)

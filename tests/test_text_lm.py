@@ -213,3 +213,17 @@ def test_evaluate_and_gradcheck_take_a_language_model(cli, corpus):
     assert evaluated.code == 0 and "matches results.json" in evaluated.out, evaluated.out + evaluated.err
     checked = cli("gradcheck", *args)
     assert checked.code == 0 and "gradcheck passed" in checked.out, checked.out + checked.err
+
+
+def test_compare_tabulates_the_test_loss_and_bits_per_character_of_language_models(cli, corpus):
+    args = ["data=text", f"data.path={corpus}", "data.context=12", "model=gru", "trainer.epochs=1", *FAST]
+    swept = cli("train", "-m", *args, "model.hidden_size=4,16")
+    assert swept.code == 0, swept.err[-2000:]
+    (manifest,) = swept.outputs.rglob("manifest.csv")
+    compared = cli("compare", str(manifest.parent))
+    assert compared.code == 0, compared.err[-2000:]
+    table = (manifest.parent / "comparison.md").read_text()
+    assert "test loss (mean ± std)" in table and "test bits per character" in table
+    for results in manifest.parent.rglob("results.json"):
+        test = json.loads(results.read_text())["test"]
+        assert f"{test['loss']:.4f}" in table and f"{test['bits_per_character']:.3f}" in table

@@ -28,6 +28,10 @@ METRIC_COLUMNS = [
     "n_diverged",
     "test_acc_mean",
     "test_acc_std",
+    "test_loss_mean",
+    "test_loss_std",
+    "test_bits_per_character_mean",
+    "test_perplexity_mean",
     "best_val_acc_mean",
     "epochs_to_best_mean",
     "wall_time_s_mean",
@@ -150,6 +154,10 @@ def table_rows(groups: Sequence[Group]) -> List[dict]:
         row["test_acc_mean"] = stats.mean(test)
         row["test_acc_std"] = stats.std(test)
         row["best_val_acc_mean"] = stats.mean(group.values(lambda r: r["val"].get("accuracy")))
+        losses = group.values(lambda r: r["test"].get("loss"))
+        row["test_loss_mean"], row["test_loss_std"] = stats.mean(losses), stats.std(losses)
+        for unit in ("bits_per_character", "perplexity"):  # language models' (None for other runs)
+            row[f"test_{unit}_mean"] = stats.mean(group.values(lambda r, u=unit: r["test"].get(u)))
         row["epochs_to_best_mean"] = stats.mean(group.values(lambda r: r.get("best_epoch")))
         row["wall_time_s_mean"] = stats.mean(group.values(lambda r: r.get("wall_time_s")))
         welch = stats.welch(best.test_accuracy, test) if best is not None and group is not best else None
@@ -226,6 +234,14 @@ def markdown(
     finished = sum(r.status == "finished" for r in runs)
     n_diverged = sum(len(g.diverged) for g in groups)
     shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
+    # language models: their test loss in the text's unit too (bits per character, or perplexity)
+    shown_units = [
+        u for u in ("bits_per_character", "perplexity") if any(not math.isnan(r[f"test_{u}_mean"]) for r in rows)
+    ]
+    units = (
+        "".join(f" | test {u.replace('_', ' ')}" for u in shown_units),
+        "---:|" * len(shown_units),
+    )
     lines = [
         "# Comparison",
         "",
@@ -233,14 +249,17 @@ def markdown(
         f"Groups are the settings that differ between runs; pooled within a group: {', '.join(shown)}. "
         "Best = the epoch picked by `early_stopping.monitor` (the weights that were tested).",
         "",
-        "| group | n | test acc % (mean ± std) | best val acc % | epochs to best | wall time s |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| group | n | test acc % (mean ± std) | test loss (mean ± std){units[0]} | best val acc % | epochs to best | wall time s |",
+        f"|---|---:|---:|---:|{units[1]}---:|---:|---:|",
     ]
     by_label = {g.label: g for g in groups}
     for row in rows:
         spread = "" if math.isnan(row["test_acc_std"]) else f" ± {_pct(row['test_acc_std'])}"
+        loss_spread = "" if math.isnan(row["test_loss_std"]) else f" ± {row['test_loss_std']:.4f}"
+        unit = "".join(f" | {_num(row[f'test_{u}_mean'], 3)}" for u in shown_units)
         lines.append(
             f"| {row['group']}{best_mark(rows) if row['_best'] else ''} | {_n_cell(row, by_label[row['group']])} | {_pct(row['test_acc_mean'])}{spread}"
+            f" | {_num(row['test_loss_mean'], 4)}{loss_spread}{unit}"
             f" | {_pct(row['best_val_acc_mean'])} | {_num(row['epochs_to_best_mean'])} | {_num(row['wall_time_s_mean'])} |"
         )
     lines += _against_best(rows)

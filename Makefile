@@ -29,7 +29,7 @@ lint: $(STAMP)  ## ruff: formatting and lint rules (pyproject.toml [tool.ruff]);
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check . $(ARGS)
 
-bench: $(STAMP)  ## the project against a plain PyTorch loop (benchmarks/run.py --help; quick: make bench ARGS="--quick --repeats 1")
+bench: $(STAMP)  ## the project against a plain PyTorch loop (benchmarks/run.py --help; quick: make bench ARGS="--quick --repeats 1"; language models: ARGS="--cases lm_lstm,lm_transformer")
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 # No install step: a GPU machine brings its own torch (and cannot reach PyPI); the script finds

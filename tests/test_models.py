@@ -78,8 +78,8 @@ def test_every_model_has_a_config_and_every_key_a_comment():
                 assert "#" in line, f"{name}.yaml: key without a comment: {line!r}"
 
 
-# The transformer reads token ids only (tests/test_transformer.py).
-@pytest.mark.parametrize("name", [n for n in MODEL_CONFIGS if n != "transformer"])
+# The transformer and text_cnn read token ids only (tests/test_transformer.py, tests/test_text_classification.py).
+@pytest.mark.parametrize("name", [n for n in MODEL_CONFIGS if n not in ("transformer", "text_cnn")])
 def test_shipped_config_builds_for_mnist_with_the_right_output_shape(name):
     cfg = config(f"model={name}")
     check_model(cfg.model, cfg.regularization, MNIST, 10)  # on the meta device

@@ -116,7 +116,9 @@ def run_gradcheck(cfg, n_examples: int, n_entries: int, eps: float, floor: float
     torch.manual_seed(cfg.seed)  # the model's initial weights
     reg = dataclasses.replace(cfg.regularization, dropout=0.0, input_dropout=0.0)
     data = load_dataset(cfg.data)  # on the CPU, as stored: the batch becomes float64 below
-    model, task = model_and_task(cfg, data.input_shape, data.num_classes, regularization=reg)
+    model, task = model_and_task(
+        cfg, data.input_shape, data.num_classes, regularization=reg, vocabulary=data.vocabulary
+    )
     disable_dropout(model)
     model = model.double().train()
     x = data.train.inputs(slice(0, n_examples), torch.float64)

@@ -25,6 +25,7 @@ from runner.build.regularization import StepHooks, build_hooks, check_augmentati
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
 from runner.config.data.text import reads_tokens
+from runner.config.data.text_classification import classifies_tokens
 from runner.config.data.text_corpus import prompt_ids, vocabulary
 from runner.errors import ConfigError
 
@@ -81,7 +82,7 @@ def _data_model_task(cfg, device: torch.device, load_weights: Optional[Callable]
     training uses (trainer.channels_last), and the model's task."""
     trainer = cfg.trainer
     data = load_dataset(cfg.data).to(device, torch.get_default_dtype())
-    model, task = model_and_task(cfg, data.input_shape, data.num_classes)
+    model, task = model_and_task(cfg, data.input_shape, data.num_classes, vocabulary=data.vocabulary)
     if load_weights is not None:
         load_weights(model)
     model = model.to(device)
@@ -90,11 +91,13 @@ def _data_model_task(cfg, device: torch.device, load_weights: Optional[Callable]
     return data, model, task
 
 
-def model_and_task(cfg, input_shape, num_classes: int, regularization=None):
+def model_and_task(cfg, input_shape, num_classes: int, regularization=None, vocabulary=None):
     """The model its config describes (on the CPU, freshly initialised), and its task.
-    regularization: another one than cfg's (gradcheck switches dropout off)."""
+    regularization: another one than cfg's (gradcheck switches dropout off). vocabulary: the
+    data's (Dataset.vocabulary), whose size a classifier of texts embeds (data=text_classification)."""
+    size = len(vocabulary) if vocabulary is not None and classifies_tokens(cfg.data) else None
     model = build_model(
-        cfg.model, regularization or cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data)
+        cfg.model, regularization or cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data), size
     )
     return model, task_of(model)
 
@@ -103,7 +106,9 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
     """Before any data is loaded: the model fits the data's shape (built once, on the meta
     device, by check_model), the loss exists and fits the model's task, augmentation has images. Raises ConfigError."""
     check_augmentation(cfg.regularization, input_shape)
-    model = check_model(cfg.model, cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data))
+    # A classifier of texts embeds the training split's vocabulary, not known before the split: any size fits the check.
+    size = (cfg.data.vocab_size or 3) if classifies_tokens(cfg.data) else None
+    model = check_model(cfg.model, cfg.regularization, input_shape, num_classes, reads_tokens(cfg.data), size)
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
     check_schedule_monitor(cfg.scheduler, task_of(model))
@@ -114,13 +119,14 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
 def check_token_inputs(cfg) -> None:
     """Token ids (data=text) are indices: noise or dropout on them has no meaning (drop units with
     regularization.dropout). Text is drawn from language models only, from a prompt in their vocabulary."""
-    if not reads_tokens(cfg.data):
+    if not reads_tokens(cfg.data) or classifies_tokens(cfg.data):
         if cfg.trainer.sample_every:
             raise ConfigError(
                 "trainer.sample_every", "draws text from a language model, which needs data=text; set it to 0"
             )
-        return
-    if cfg.trainer.sample_every and cfg.sample.prompt:
+        if not reads_tokens(cfg.data):
+            return
+    elif cfg.trainer.sample_every and cfg.sample.prompt:
         prompt_ids(cfg.sample.prompt, vocabulary(cfg.data.corpus().counts, cfg.data.vocab_size), cfg.data.tokens)
     for key in ("input_noise", "input_dropout"):
         if getattr(cfg.regularization, key, 0):

@@ -92,6 +92,8 @@ def set_up(cfg: RunConfig, run_dir: Path, runtime: Runtime, overrides, started: 
     parts = assemble(cfg, runtime.device, runtime.world_size)
     if parts.data.vocabulary is not None and runtime.is_main:  # token data: what the model's ids mean
         RunFolder(run_dir).write_vocabulary(parts.data.vocabulary, parts.data.train.tokens)
+    if parts.data.class_names is not None and runtime.is_main:  # labels given as names: what each class is
+        RunFolder(run_dir).write_class_names(parts.data.class_names)
     n_params = sum(p.numel() for p in parts.model.parameters())
     log.info(
         f"{cfg.model.name}: {n_params:,} parameters, {len(parts.data.train):,} training examples, device {runtime.device}"

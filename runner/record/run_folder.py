@@ -7,6 +7,7 @@
                             (runner/record/run_name.py): TensorBoard's name for the run
     test_predictions.csv    label,predicted per test example (classifiers)
     vocab.json              token data (data=text): {"tokens": "char"|"word", "unknown": id, "itos": [token per id]}
+    labels.json             labels given as names (data=text_classification): {"names": [label of class 0, 1, ...]}
     samples.txt             language models with trainer.sample_every: the text drawn, under a line per epoch
     error.txt               the exception of a sweep job that failed
     checkpoints/{last,best}.pt, and {last,best}.prev.pt: the files they replaced
@@ -34,6 +35,7 @@ METRICS = "metrics.csv"
 TRAIN_LOG = "train.log"
 TEST_PREDICTIONS = "test_predictions.csv"
 VOCABULARY = "vocab.json"
+LABELS = "labels.json"
 SAMPLES = "samples.txt"
 ERROR = "error.txt"  # written by the sweep manifest callback when a job raises
 CHECKPOINTS = "checkpoints"
@@ -60,6 +62,7 @@ class RunFolder:
     train_log = property(lambda self: self.path / TRAIN_LOG)
     test_predictions_file = property(lambda self: self.path / TEST_PREDICTIONS)
     vocabulary_file = property(lambda self: self.path / VOCABULARY)
+    labels_file = property(lambda self: self.path / LABELS)
     samples_file = property(lambda self: self.path / SAMPLES)
     error_file = property(lambda self: self.path / ERROR)
     checkpoints = property(lambda self: self.path / CHECKPOINTS)
@@ -104,6 +107,10 @@ class RunFolder:
         """The vocabulary of a run on token data: id i is itos[i]; id 0 the unknown token."""
         atomic_write_json(self.vocabulary_file, {"tokens": tokens, "unknown": 0, "itos": list(itos)})
 
+    def write_class_names(self, names: List[str]) -> None:
+        """What each class number stands for, when the labels were names: class i is names[i]."""
+        atomic_write_json(self.labels_file, {"names": list(names)})
+
     def add_sample(self, heading: str, text: str) -> None:
         """samples.txt with one more drawn text under `heading` (the whole file rewritten atomically)."""
         try:
@@ -113,6 +120,14 @@ class RunFolder:
         atomic_write_text(self.samples_file, f"{before}=== {heading} ===\n{text}\n\n")
 
     # ------------------------------------------------------------ reading
+
+    def class_names(self) -> Optional[List[str]]:
+        """labels.json's names (class i is names[i]), or None when missing or not one."""
+        try:
+            names = json.loads(self.labels_file.read_text(encoding="utf-8")).get("names")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
 
     def vocabulary(self) -> Optional[dict]:
         """vocab.json ({"tokens", "unknown", "itos"}), or None when missing or not one."""

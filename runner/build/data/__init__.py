@@ -9,6 +9,7 @@ from runner.build.data.own_data import prepare_own  # and the loaders of arrays,
 from runner.build.data.registry import DATASETS
 from runner.build.data.splits import Dataset, Split, batches, cache_dir
 from runner.build.data.text import prepare_text  # and the loader of data=text
+from runner.build.data.text_classification import prepare_text_classification  # and its loader
 
 
 def load_dataset(cfg) -> Dataset:
@@ -24,6 +25,7 @@ def prepare_data(cfg) -> None:
     prepare_official(cfg)
     prepare_own(cfg)
     prepare_text(cfg)
+    prepare_text_classification(cfg)
 
 
 __all__ = ["DATASETS", "Dataset", "Split", "batches", "cache_dir", "load_dataset", "prepare_data"]

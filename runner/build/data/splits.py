@@ -87,6 +87,7 @@ class Dataset:
     test: Split
     num_classes: int
     vocabulary: Optional[List[str]] = None  # token data: id -> token (the run folder keeps it: vocab.json)
+    class_names: Optional[List[str]] = None  # labels given as names: class i is class_names[i] (labels.json)
 
     @property
     def input_shape(self) -> Tuple[int, ...]:

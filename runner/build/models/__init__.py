@@ -9,20 +9,30 @@ import inspect
 
 import torch
 
-from runner.build.models import autoencoder, cnn, hrnn, linear, mlp, recurrent, transformer  # noqa: F401  (registers)
+from runner.build.models import autoencoder, cnn, hrnn, linear, mlp, recurrent, text_cnn, transformer  # noqa: F401  (registers)
 from runner.build.models.registry import MODELS
 from runner.build.models.transfer import load_encoder
 from runner.build.tasks import task_of
 from runner.errors import ConfigError
 
 
-def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False):
+def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
     """tokens: the inputs are token ids (data=text), passed as `tokens=True` to the builders that
     take a `tokens` argument (they embed the ids and predict the next token at every position);
-    the others are refused."""
+    the others are refused. vocabulary: the token ids are texts to classify
+    (data=text_classification), ids 0..vocabulary-1, passed to the builders that take a
+    `vocabulary` argument (num_outputs is then the number of classes)."""
     build = MODELS.get(model_cfg.name, "model.name")
     if not tokens:
         model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs)
+    elif vocabulary is not None:
+        if not takes(build, "vocabulary"):
+            readers = [name for name in MODELS.names() if takes(MODELS.get(name, "model.name"), "vocabulary")]
+            raise ConfigError(
+                "model.name",
+                f"{model_cfg.name} does not classify texts (data=text_classification); use one of: {', '.join(readers)}",
+            )
+        model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, tokens=True, vocabulary=vocabulary)
     elif reads_tokens(build):
         model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, tokens=True)
     else:
@@ -38,10 +48,14 @@ def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = Fal
 
 def reads_tokens(build) -> bool:
     """Whether a builder takes token ids: it has a `tokens` argument."""
-    return "tokens" in inspect.signature(build).parameters
+    return takes(build, "tokens")
 
 
-def check_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False) -> torch.nn.Module:
+def takes(build, argument: str) -> bool:
+    return argument in inspect.signature(build).parameters
+
+
+def check_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = False, vocabulary=None) -> torch.nn.Module:
     """Build the model on the meta device (no memory, no compute) and pass it one
     zero input of shape (1, *input_shape): a config that cannot fit the input
     (a kernel or pool larger than its feature map, an init_from checkpoint of the
@@ -49,7 +63,7 @@ def check_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = Fal
     Returns the meta model (what else the preflight asks of it: runner/build/assemble.py)."""
     input_shape = tuple(int(s) for s in input_shape)
     with torch.device("meta"):
-        model = build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens)
+        model = build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens, vocabulary)
         model.eval()
         try:
             out = model(torch.zeros((1, *input_shape), dtype=torch.long if tokens else None))

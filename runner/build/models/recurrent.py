@@ -1,5 +1,6 @@
 """Recurrent classifiers (`rnn`, `lstm`, `gru`) reading an image or a 1-D signal as a sequence;
-with token inputs (data=text) the same names build language models (runner/build/models/token_rnn.py).
+with token inputs (data=text) the same names build language models, and with classified token
+inputs (data=text_classification, `vocabulary` given) text classifiers (runner/build/models/token_rnn.py).
 
 image -> sequence (rows: H steps of C*W pixels; pixels: H*W steps of C values);
 signal (C, L) -> L steps of C values (MNIST-1D: 40 steps of 1)
@@ -15,7 +16,7 @@ from torch import nn
 from runner.build.models.init import initialise, orthogonal_recurrent
 from runner.build.models.layers import ImageToSequence, make_dropout, signal_or_image_shape
 from runner.build.models.registry import MODELS
-from runner.build.models.token_rnn import build_language_model
+from runner.build.models.token_rnn import build_language_model, build_token_classifier
 from runner.config.models.recurrent import RecurrentConfig, RNNConfig
 from runner.errors import ConfigError
 
@@ -48,7 +49,9 @@ class SequenceClassifier(nn.Module):
         return self.head(self.dropout(last))
 
 
-def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bool = False) -> nn.Module:
+def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
+    if tokens and vocabulary is not None:  # texts to classify (data=text_classification)
+        return build_token_classifier(kind, cfg, reg, vocabulary, num_outputs)
     if tokens:
         return build_language_model(kind, cfg, reg, num_outputs)
     for key in ("tie_weights", "stateful"):
@@ -90,15 +93,15 @@ def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bo
 
 
 @MODELS.register("rnn")
-def build_rnn(cfg, reg, input_shape, num_outputs, tokens: bool = False):
-    return _build(nn.RNN, cfg, reg, input_shape, num_outputs, tokens)
+def build_rnn(cfg, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
+    return _build(nn.RNN, cfg, reg, input_shape, num_outputs, tokens, vocabulary)
 
 
 @MODELS.register("lstm")
-def build_lstm(cfg, reg, input_shape, num_outputs, tokens: bool = False):
-    return _build(nn.LSTM, cfg, reg, input_shape, num_outputs, tokens)
+def build_lstm(cfg, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
+    return _build(nn.LSTM, cfg, reg, input_shape, num_outputs, tokens, vocabulary)
 
 
 @MODELS.register("gru")
-def build_gru(cfg, reg, input_shape, num_outputs, tokens: bool = False):
-    return _build(nn.GRU, cfg, reg, input_shape, num_outputs, tokens)
+def build_gru(cfg, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
+    return _build(nn.GRU, cfg, reg, input_shape, num_outputs, tokens, vocabulary)

@@ -20,6 +20,7 @@ from torch import nn
 
 from runner.build.models.init import initialise, orthogonal_recurrent
 from runner.build.models.layers import make_dropout
+from runner.config.data.text_classification import PAD_ID
 from runner.config.models.recurrent import RecurrentConfig, RNNConfig
 from runner.errors import ConfigError
 
@@ -81,4 +82,58 @@ def build_language_model(kind, cfg: RecurrentConfig, reg, vocabulary: int) -> To
     if cfg.tie_weights:  # the output layer's weights: the embedding's, drawn small (PyTorch's word_language_model
         nn.init.uniform_(model.embedding.weight, -0.1, 0.1)  # example): N(0, 1) rows would start with huge logits
         head.weight = model.embedding.weight
+    return model
+
+
+class TokenClassifier(nn.Module):
+    """Recurrent classifier of texts (data=text_classification): token ids (B, T), padded at the end
+    with `padding` -> Embedding (the padding row zero and never trained) -> [dropout] -> RNN/LSTM/GRU
+    -> pooling over the text's real tokens only: last (the output at its last real token, which a
+    forward RNN reaches before any padding) or mean -> [dropout] -> Linear (the class scores)."""
+
+    def __init__(self, embedding: nn.Embedding, dropout: nn.Module, rnn: nn.RNNBase, head: nn.Linear, pooling: str):
+        super().__init__()
+        self.embedding = embedding
+        self.dropout = dropout
+        self.rnn = rnn
+        self.head = head
+        self.pooling = pooling
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        real = tokens != self.embedding.padding_idx  # (B, T)
+        outputs, _ = self.rnn(self.dropout(self.embedding(tokens)))  # (B, T, H)
+        if self.pooling == "mean":
+            weights = real.unsqueeze(-1).to(outputs.dtype)
+            pooled = (outputs * weights).sum(1) / weights.sum(1).clamp(min=1)
+        else:  # a text is its real tokens, then padding: the last real one is at (real tokens) - 1
+            last = (real.sum(1) - 1).clamp(min=0)
+            pooled = outputs[torch.arange(len(tokens), device=tokens.device), last]
+        return self.head(self.dropout(pooled))
+
+
+def build_token_classifier(kind, cfg: RecurrentConfig, reg, vocabulary: int, num_classes: int, padding: int = PAD_ID):
+    for key, why in (
+        ("bidirectional", "its backward pass would read the padding first"),
+        ("tie_weights", "a classifier has no output over the vocabulary to tie"),
+        ("stateful", "each text is read on its own"),
+    ):
+        if getattr(cfg, key):
+            raise ConfigError(f"model.{key}", f"not for classifying texts ({why}); set it false")
+    width = cfg.embedding_size or cfg.hidden_size
+    rate = reg.dropout if cfg.dropout is None else cfg.dropout
+    extra = {"nonlinearity": cfg.nonlinearity} if isinstance(cfg, RNNConfig) else {}
+    rnn = kind(
+        width,
+        cfg.hidden_size,
+        num_layers=cfg.num_layers,
+        batch_first=True,
+        dropout=rate if cfg.num_layers > 1 else 0.0,
+        **extra,
+    )
+    head = nn.Linear(cfg.hidden_size, num_classes)
+    embedding = nn.Embedding(vocabulary, width, padding_idx=padding)
+    model = TokenClassifier(embedding, make_dropout(rate, reg), rnn, head, cfg.pooling)
+    initialise(model, cfg.init, getattr(cfg, "nonlinearity", "tanh"), output=head)
+    if cfg.recurrent_init == "orthogonal":
+        orthogonal_recurrent(rnn)
     return model

@@ -14,6 +14,7 @@ from runner.config.data.mnist import MnistConfig
 from runner.config.data.mnist1d import Mnist1dConfig
 from runner.config.data.synthetic import SyntheticConfig
 from runner.config.data.text import TextConfig
+from runner.config.data.text_classification import TextClassificationConfig
 from runner.config.members import Members
 
 DATA_MEMBERS = Members(
@@ -30,6 +31,7 @@ DATA_MEMBERS = Members(
         "csv": CsvConfig,
         "image_folder": ImageFolderConfig,
         "text": TextConfig,
+        "text_classification": TextClassificationConfig,
     },
 )
 
@@ -45,6 +47,7 @@ __all__ = [
     "Mnist1dConfig",
     "MnistConfig",
     "SyntheticConfig",
+    "TextClassificationConfig",
     "TextConfig",
     "check_folds",
 ]

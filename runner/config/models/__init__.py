@@ -8,6 +8,7 @@ from runner.config.models.hrnn import HRNNConfig
 from runner.config.models.linear import LinearSVMConfig, SoftmaxRegressionConfig
 from runner.config.models.mlp import MLPConfig
 from runner.config.models.recurrent import GRUConfig, LSTMConfig, RNNConfig
+from runner.config.models.text_cnn import TextCNNConfig
 from runner.config.models.transformer import TransformerConfig
 
 MODEL_MEMBERS = Members(
@@ -22,6 +23,7 @@ MODEL_MEMBERS = Members(
         "gru": GRUConfig,
         "hrnn": HRNNConfig,
         "transformer": TransformerConfig,
+        "text_cnn": TextCNNConfig,
         "autoencoder": AutoencoderConfig,
     },
 )

@@ -9,6 +9,7 @@ from runner.errors import require
 
 NONLINEARITIES = ("tanh", "relu")
 READOUTS = ("last", "all_steps")
+POOLINGS = ("last", "mean")
 
 
 @dataclass
@@ -26,6 +27,8 @@ class RecurrentConfig:
     embedding_size: Optional[int] = None  # width of the token embedding; null = hidden_size
     tie_weights: bool = False  # the output layer shares the embedding's weights (needs embedding_size = hidden_size)
     stateful: bool = False  # carry the hidden state from batch to batch (truncated BPTT; needs trainer.shuffle=false)
+    # Classified token ids (data=text_classification): what of the outputs the classifier reads.
+    pooling: str = "last"  # last: the output at the text's last real token; mean: the mean over its real tokens
 
     def __post_init__(self):
         require(self.hidden_size >= 1, "hidden_size", f"at least 1 unit, got {self.hidden_size}")
@@ -35,6 +38,7 @@ class RecurrentConfig:
             "sequence",
             f"choose one of: {', '.join(SEQUENCE_MODES)} (got '{self.sequence}')",
         )
+        require(self.pooling in POOLINGS, "pooling", f"choose one of: {', '.join(POOLINGS)} (got '{self.pooling}')")
         require(self.readout in READOUTS, "readout", f"choose one of: {', '.join(READOUTS)} (got '{self.readout}')")
         require(
             self.dropout is None or 0 <= self.dropout < 1,

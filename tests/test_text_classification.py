@@ -69,10 +69,16 @@ def test_an_lstm_with_mean_pooling_learns_the_keyword_and_evaluate_agrees(cli, t
     evaluated = cli("evaluate", str(run))
     assert evaluated.code == 0, evaluated.err[-2000:]
     assert "matches results.json" in evaluated.out
+    assert "| **negative** |" in evaluated.out  # the confusion matrix names the classes (labels.json)
     rows = list(csv.reader((run / "evaluation" / "confusion_matrix.csv").open()))
+    assert rows[0][1:] == ["negative", "positive"]
     counts = [[int(c) for c in row[1:]] for row in rows[1:]]
     assert len(counts) == 2 and sum(map(sum, counts)) == 50  # the 10% test split of 500 rows
     assert sum(counts[i][i] for i in range(2)) / 50 == pytest.approx(results["test"]["accuracy"])
+
+    sampled = cli("sample", str(run))  # a classifier draws no text: one line, not a traceback
+    assert sampled.code == 2 and "runner sample:" in sampled.err and "data=text_classification" in sampled.err
+    assert "Traceback" not in sampled.err
 
 
 def test_kims_cnn_learns_the_keyword(cli, table):

@@ -39,9 +39,12 @@ class Evaluation:
     checkpoint: Path
     checkpoint_epoch: Optional[int]
     overrides: List[str]
+    names: Optional[List[str]] = None  # what each class stands for, when the labels were names (labels.json)
 
     @property
     def labels(self) -> List[str]:
+        if self.names is not None and len(self.names) == len(self.confusion):
+            return list(self.names)
         return [str(i) for i in range(len(self.confusion))]
 
 
@@ -170,7 +173,13 @@ def _evaluate_run(run_cfg, checkpoint: Path, overrides: List[str]) -> Evaluation
     metrics = split_metrics(model, task, data.test, loss_fn, batch_size)
     confusion = task.confusion(model, data.test, data.num_classes, batch_size)  # [] for models that do not classify
     return Evaluation(
-        metrics["loss"], metrics.get("accuracy"), confusion, checkpoint, state.get("epoch"), list(overrides)
+        metrics["loss"],
+        metrics.get("accuracy"),
+        confusion,
+        checkpoint,
+        state.get("epoch"),
+        list(overrides),
+        data.class_names,
     )
 
 
@@ -183,9 +192,9 @@ def confusion_markdown(result: Evaluation) -> str:
         "| true \\ predicted | " + " | ".join(labels) + " | correct % |",
         "|---|" + "---:|" * (len(labels) + 1),
     ]
-    for label, row in zip(labels, result.confusion):
+    for i, (label, row) in enumerate(zip(labels, result.confusion)):
         total = sum(row)
-        recall = f"{100 * row[int(label)] / total:.2f}" if total else "—"
+        recall = f"{100 * row[i] / total:.2f}" if total else "—"
         lines.append(f"| **{label}** | " + " | ".join(str(c) for c in row) + f" | {recall} |")
     return "\n".join(lines)
 

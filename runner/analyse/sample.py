@@ -38,6 +38,7 @@ def draw(run_dir: Path, args, compose: Compose) -> str:
     from runner.build.layout import default_dtype
     from runner.build.models import build_model
     from runner.build.sampling import sample_text
+    from runner.config.data.text_classification import classifies_tokens
     from runner.config.data.text_corpus import prompt_ids
     from runner.config.schema import validate
     from runner.record.checkpoint import load_checkpoint, load_weights
@@ -50,6 +51,10 @@ def draw(run_dir: Path, args, compose: Compose) -> str:
     if not checkpoint.exists():
         raise EvaluateError(f"{checkpoint}: no such checkpoint (was the run trained with trainer.checkpoints=false?)")
     run_cfg = validate(run_config(run_dir, [], compose))
+    if classifies_tokens(run_cfg.data):
+        raise EvaluateError(
+            f"{run_dir}: a classifier of texts (data=text_classification); runner sample draws from language models (data=text)"
+        )
     given = {key: getattr(args, key) for key in OPTIONS if getattr(args, key) is not None}
     try:
         sample = dataclasses.replace(run_cfg.sample, **given)

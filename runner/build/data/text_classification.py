@@ -9,8 +9,9 @@ validation or test text the training texts lack is 0. Each text is its first dat
 token ids, followed by PAD_ID up to max_length. x (N, max_length) int64, y (N,) int64 classes.
 
 Encoded once a process per table identity and settings (the preflight's pass is the run's):
-no disk cache, because reading is fast (tests/test_text_classification.py measures it:
-20,000 rows of 12 words in about 0.3 s on a 2-core VM)."""
+no disk cache, because reading is fast: 100,000 rows of 6-21 words (7.8 MB) read and checked in
+0.13 s, split, tokenised and encoded in 1.2 s (characters: 1.5 s) on the loaded 2-core VM
+(2026-12-07); a disk cache would still rebuild the vocabulary, the larger part of that."""
 
 import collections
 import dataclasses

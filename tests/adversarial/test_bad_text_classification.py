@@ -93,6 +93,22 @@ def test_settings_that_cannot_work_are_refused(cli, data, cache, args, words):
     refused_before_any_run(train(cli, path, *args), cache, data, before, *words)
 
 
+@pytest.mark.parametrize("data", ["data=synthetic", "data=text"], ids=["images", "language-model"])
+def test_mean_pooling_outside_text_classification_is_refused(cli, data, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. " * 40)
+    result = cli(
+        "train",
+        data,
+        f"data.path={corpus}" if data == "data=text" else "data.num_classes=3",
+        "model=lstm",
+        "model.pooling=mean",
+        "data.context=8" if data == "data=text" else "data.image_size=8",
+    )
+    refused(result, "model.pooling", "set it last")
+    assert not (result.outputs.exists() and list(result.outputs.rglob("*")))
+
+
 def test_text_cnn_on_images_is_refused(cli, cache):
     result = cli("train", "data=synthetic", "model=text_cnn", "trainer.epochs=1")
     refused(result, "model.name", "text_cnn classifies texts", "model=cnn")

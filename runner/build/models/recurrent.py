@@ -52,6 +52,11 @@ class SequenceClassifier(nn.Module):
 def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
     if tokens and vocabulary is not None:  # texts to classify (data=text_classification)
         return build_token_classifier(kind, cfg, reg, vocabulary, num_outputs)
+    if cfg.pooling != "last":
+        raise ConfigError(
+            "model.pooling",
+            "pools a text's tokens (data=text_classification); images and language models do not pool: set it last",
+        )
     if tokens:
         return build_language_model(kind, cfg, reg, num_outputs)
     for key in ("tie_weights", "stateful"):

@@ -11,6 +11,9 @@ right when row j of each batch continues row j of the one before (runner/build/d
 `streams`, which assemble applies to the training windows; trainer.shuffle=false). The state is
 dropped whenever the model's mode is set (model.train() at each epoch's start, model.eval() for
 evaluation, which reads each window from a zero state) and when the batch size changes.
+
+On classified texts (data=text_classification) the same names build TokenClassifier (below):
+embedding -> recurrent layers -> pooling over the text's real tokens (model.pooling) -> Linear.
 """
 
 from typing import Optional

@@ -109,6 +109,15 @@ def test_mean_pooling_outside_text_classification_is_refused(cli, data, tmp_path
     assert not (result.outputs.exists() and list(result.outputs.rglob("*")))
 
 
+def test_text_cnn_on_a_language_model_corpus_is_refused(cli, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. " * 40)
+    result = cli("train", "data=text", f"data.path={corpus}", "data.context=8", "model=text_cnn")
+    line = refused(result, "model.name", "text_cnn does not read token ids", "lstm", "transformer")
+    assert "text_cnn," not in line and not line.endswith("text_cnn")  # not offered as a language model
+    assert not (result.outputs.exists() and list(result.outputs.rglob("*")))
+
+
 def test_text_cnn_on_images_is_refused(cli, cache):
     result = cli("train", "data=synthetic", "model=text_cnn", "trainer.epochs=1")
     refused(result, "model.name", "text_cnn classifies texts", "model=cnn")

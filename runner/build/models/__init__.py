@@ -20,8 +20,8 @@ def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = Fal
     """tokens: the inputs are token ids (data=text), passed as `tokens=True` to the builders that
     take a `tokens` argument (they embed the ids and predict the next token at every position);
     the others are refused. vocabulary: the token ids are texts to classify
-    (data=text_classification), ids 0..vocabulary-1, passed to the builders that take a
-    `vocabulary` argument (num_outputs is then the number of classes)."""
+    (data=text_classification), ids 0..vocabulary-1, passed (without `tokens`) to the builders that
+    take a `vocabulary` argument (num_outputs is then the number of classes)."""
     build = MODELS.get(model_cfg.name, "model.name")
     if not tokens:
         model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs)
@@ -32,7 +32,7 @@ def build_model(model_cfg, reg_cfg, input_shape, num_outputs, tokens: bool = Fal
                 "model.name",
                 f"{model_cfg.name} does not classify texts (data=text_classification); use one of: {', '.join(readers)}",
             )
-        model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, tokens=True, vocabulary=vocabulary)
+        model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, vocabulary=vocabulary)
     elif reads_tokens(build):
         model = build(model_cfg, reg_cfg, tuple(input_shape), num_outputs, tokens=True)
     else:

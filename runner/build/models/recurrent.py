@@ -50,7 +50,7 @@ class SequenceClassifier(nn.Module):
 
 
 def _build(kind, cfg: RecurrentConfig, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
-    if tokens and vocabulary is not None:  # texts to classify (data=text_classification)
+    if vocabulary is not None:  # texts to classify (data=text_classification)
         return build_token_classifier(kind, cfg, reg, vocabulary, num_outputs)
     if cfg.pooling != "last":
         raise ConfigError(

@@ -43,11 +43,12 @@ class TextCNN(nn.Module):
 
 
 @MODELS.register("text_cnn")
-def build_text_cnn(cfg: TextCNNConfig, reg, input_shape, num_outputs, tokens: bool = False, vocabulary=None):
-    if not tokens or vocabulary is None:
+def build_text_cnn(cfg: TextCNNConfig, reg, input_shape, num_outputs, vocabulary=None):
+    """No `tokens` argument: it reads no language-model windows (data=text refuses it, naming the models that do)."""
+    if vocabulary is None:
         raise ConfigError(
             "model.name",
-            "text_cnn classifies texts (data=text_classification); for images use model=cnn, for language models lstm, gru, rnn or transformer",
+            "text_cnn classifies texts (data=text_classification); for images use model=cnn",
         )
     (length,) = input_shape
     if max(cfg.widths) > length:

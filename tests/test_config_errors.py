@@ -10,7 +10,7 @@ CASES = [
     ("trainer.epochs=ten", ["trainer.epochs", "ten", "Integer"]),
     ("optimizer.lr=-1", ["optimizer.lr", "> 0", "-1"]),
     ("regularization.dropout=1.5", ["regularization.dropout", "[0, 1)", "1.5"]),
-    ("model=transformer", ["model/transformer", "Available options", "mlp"]),
+    ("model=perceptron", ["model/perceptron", "Available options", "mlp"]),
     ("model.activation=swish", ["model.activation", "swish", "relu", "tanh", "sigmoid"]),
     ("model.hidden_sizes=[0]", ["model.hidden_sizes", "at least 1 unit"]),
     ("model.hidden_sizes=[a]", ["model.hidden_sizes", "Integer"]),
@@ -126,9 +126,9 @@ EXPERIMENT_CASES = [
         6,
     ),
     (
-        "# @package _global_\ndefaults:\n  - override /model: transformer\n",
+        "# @package _global_\ndefaults:\n  - override /model: perceptron\n",
         [],
-        ["model/transformer", "Available options", "mlp"],
+        ["model/perceptron", "Available options", "mlp"],
         None,
     ),
     (

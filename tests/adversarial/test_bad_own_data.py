@@ -10,35 +10,10 @@ import sys
 
 import numpy as np
 import pytest
-from adversarial_support import canary, refused  # noqa: F401 (canary: a fixture)
+from adversarial_support import cache, canary, data, refused, refused_before_any_run, snapshot  # noqa: F401 (fixtures)
 from PIL import Image
 
 QUICK = ["trainer.epochs=1", "trainer.batch_size=8", "trainer.threads=1", "model=mlp", "model.hidden_sizes=[4]"]
-
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def data(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
-
-
-def snapshot(folder):
-    return {p: (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
-
-
-def refused_before_any_run(result, cache, data, before, *words) -> str:
-    line = refused(result, *words)
-    assert not (result.outputs.exists() and list(result.outputs.rglob("*"))), "something was written in the outputs"
-    assert not (cache.exists() and list(cache.iterdir())), "something was cached"
-    assert snapshot(data) == before, "the data folder changed"
-    return line
 
 
 def train(cli, member, *args):

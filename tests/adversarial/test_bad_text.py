@@ -5,35 +5,10 @@ no run folder, nothing cached, the data folder left as it was."""
 import os
 
 import pytest
-from adversarial_support import refused
+from adversarial_support import cache, data, refused, refused_before_any_run, snapshot  # noqa: F401 (fixtures)
 
 QUICK = ["trainer.epochs=1", "trainer.threads=1", "model=gru", "model.hidden_size=8", "data.context=8"]
 CORPUS = "the cat sat on the mat. " * 40  # 960 characters: 11 distinct, every part holds windows of 8
-
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def data(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
-
-
-def snapshot(folder):
-    return {p: (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
-
-
-def refused_before_any_run(result, cache, data, before, *words) -> str:
-    line = refused(result, *words)
-    assert not (result.outputs.exists() and list(result.outputs.rglob("*"))), "something was written in the outputs"
-    assert not (cache.exists() and list(cache.iterdir())), "something was cached"
-    assert snapshot(data) == before, "the data folder changed"
-    return line
 
 
 def train(cli, path, *args):

@@ -5,35 +5,10 @@ them: each is refused by the preflight with one `runner:` line naming the file o
 import os
 
 import pytest
-from adversarial_support import refused
+from adversarial_support import cache, data, refused, refused_before_any_run, snapshot  # noqa: F401 (fixtures)
 
 QUICK = ["trainer.epochs=1", "trainer.threads=1", "model=gru", "model.hidden_size=8", "data.max_length=8"]
 GOOD = "text,label\n" + "".join(f"a good day number {i},pos\nsuch a bad day {i},neg\n" for i in range(20))
-
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RUNNER_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def data(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    return folder
-
-
-def snapshot(folder):
-    return {p: (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
-
-
-def refused_before_any_run(result, cache, data, before, *words) -> str:
-    line = refused(result, *words)
-    assert not (result.outputs.exists() and list(result.outputs.rglob("*"))), "something was written in the outputs"
-    assert not (cache.exists() and list(cache.iterdir())), "something was cached"
-    assert snapshot(data) == before, "the data folder changed"
-    return line
 
 
 def train(cli, path, *args):

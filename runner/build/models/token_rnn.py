@@ -60,23 +60,24 @@ def _batch_of(state) -> Optional[int]:
     return h.shape[1]
 
 
+def _embedded_rnn(kind, cfg: RecurrentConfig, reg):
+    """(embedding width, dropout rate, the recurrent layers reading embedded tokens): what the
+    language model and the text classifier share."""
+    width = cfg.embedding_size or cfg.hidden_size
+    rate = reg.dropout if cfg.dropout is None else cfg.dropout
+    extra = {"nonlinearity": cfg.nonlinearity} if isinstance(cfg, RNNConfig) else {}
+    dropout_between = rate if cfg.num_layers > 1 else 0.0
+    rnn = kind(width, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True, dropout=dropout_between, **extra)
+    return width, rate, rnn
+
+
 def build_language_model(kind, cfg: RecurrentConfig, reg, vocabulary: int) -> TokenRNN:
     if cfg.bidirectional:
         raise ConfigError(
             "model.bidirectional",
             "a language model cannot read the text backwards (it would see the tokens it predicts); set it false",
         )
-    width = cfg.embedding_size or cfg.hidden_size
-    rate = reg.dropout if cfg.dropout is None else cfg.dropout
-    extra = {"nonlinearity": cfg.nonlinearity} if isinstance(cfg, RNNConfig) else {}
-    rnn = kind(
-        width,
-        cfg.hidden_size,
-        num_layers=cfg.num_layers,
-        batch_first=True,
-        dropout=rate if cfg.num_layers > 1 else 0.0,
-        **extra,
-    )
+    width, rate, rnn = _embedded_rnn(kind, cfg, reg)
     head = nn.Linear(cfg.hidden_size, vocabulary)
     model = TokenRNN(nn.Embedding(vocabulary, width), make_dropout(rate, reg), rnn, head, cfg.stateful)
     initialise(model, cfg.init, getattr(cfg, "nonlinearity", "tanh"), output=head)
@@ -122,17 +123,7 @@ def build_token_classifier(kind, cfg: RecurrentConfig, reg, vocabulary: int, num
     ):
         if getattr(cfg, key):
             raise ConfigError(f"model.{key}", f"not for classifying texts ({why}); set it false")
-    width = cfg.embedding_size or cfg.hidden_size
-    rate = reg.dropout if cfg.dropout is None else cfg.dropout
-    extra = {"nonlinearity": cfg.nonlinearity} if isinstance(cfg, RNNConfig) else {}
-    rnn = kind(
-        width,
-        cfg.hidden_size,
-        num_layers=cfg.num_layers,
-        batch_first=True,
-        dropout=rate if cfg.num_layers > 1 else 0.0,
-        **extra,
-    )
+    width, rate, rnn = _embedded_rnn(kind, cfg, reg)
     head = nn.Linear(cfg.hidden_size, num_classes)
     embedding = nn.Embedding(vocabulary, width, padding_idx=padding)
     model = TokenClassifier(embedding, make_dropout(rate, reg), rnn, head, cfg.pooling)

@@ -47,8 +47,9 @@ CHECKPOINT_NAMES = ("last", "best")
 # if a new run starts over in it). A second run in such a folder is refused (runner/record/run_guard.py).
 RUN_MARKERS = (RESULTS, METRICS, CHECKPOINTS)
 # A run's own results, which trainer.overwrite=true deletes before the new run starts (.hydra/ and
-# train.log are rewritten by Hydra itself).
-RUN_OUTPUTS = (RESULTS, METRICS, TEST_PREDICTIONS, ERROR)
+# train.log are rewritten by Hydra itself). The text files too: samples.txt is appended to, and a
+# stale labels.json would name another run's classes.
+RUN_OUTPUTS = (RESULTS, METRICS, TEST_PREDICTIONS, ERROR, VOCABULARY, LABELS, SAMPLES)
 
 
 class RunFolder:

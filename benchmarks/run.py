@@ -677,7 +677,7 @@ def main(argv=None) -> int:
         f"machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, torch {machine['torch']}; {machine['platform']}"
     )
     print(
-        f"settings: {args.repeats} repeats, trainer.threads={args.threads}, {'quick: data.train_size=' + str(args.train_size) if args.quick else 'full 50,000 training images'}"
+        f"settings: {args.repeats} repeats, trainer.threads={args.threads}, {'quick: data.train_size=' + str(args.train_size) if args.quick else 'full data (MNIST cases: 50,000 training images; cifar_cnn_b64 and lm_* state their own sizes)'}"
     )
     print(f"load average (1/5/15 min): before {load_before}, after {load_after}")
     print(

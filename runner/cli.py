@@ -1,5 +1,6 @@
 """`runner <command> [args]`: the first word picks the command."""
 
+import os
 import sys
 from typing import List
 
@@ -12,7 +13,7 @@ commands:
   evaluate RUN_DIR [overrides...]
                          re-test a run's best checkpoint: accuracy, confusion
   reproduce [ROWS...] [--seeds N] [--quick] [--report]
-                         train the documented MNIST results, compare with them
+                         train documented MNIST/MNIST-1D results, compare
   gradcheck [overrides...] [--examples N] [--entries N] [--tol X]
                          check autograd gradients against finite differences
   sample RUN_DIR [--prompt TEXT] [--length N] [--temperature T] [--seed S]
@@ -253,6 +254,14 @@ COMMANDS = {
 
 
 def main(argv=None) -> None:
+    try:
+        _main(argv)
+    except BrokenPipeError:  # the reader went away (`runner --help | head`): nothing more to say, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented way (signal docs)
+        sys.exit(1)
+
+
+def _main(argv) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)

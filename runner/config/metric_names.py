@@ -9,6 +9,8 @@ compare`. Here, at the config floor, because configs name them (`early_stopping.
 EPOCH = "epoch"
 LR = "lr"
 SECONDS = "seconds"  # the epoch's training and evaluation time
+# trainer.diagnostics=true: columns "diagnostics/<quantity>/<layer>" (runner/fit/diagnostics.py), TensorBoard tags as named
+DIAGNOSTICS = "diagnostics"
 
 TRAIN_LOSS = "train/loss"
 TRAIN_ACCURACY = "train/accuracy"

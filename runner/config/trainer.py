@@ -38,6 +38,7 @@ class TrainerConfig:
     cuda_graphs: bool = False  # capture the training step as a CUDA graph and replay it (CUDA only)
     log_every_n_steps: int = 50  # TensorBoard's loss/train_by_step: the training loss of every N steps; 0: off
     sample_every: int = 0  # language models: draw text (the sample group) every N epochs into samples.txt; 0: off
+    diagnostics: bool = False  # per epoch: per-layer gradient/weight norms and update ratios, histograms, first conv filters (docs/diagnose.md)
     max_sweep_points: int = 1000  # a sweep of more points is refused before its check (which takes ~0.1 s a point)
     divergence_factor: float = (
         1e4  # stop (diverged) when an epoch's training loss exceeds this x the loss before the first step; 0: off

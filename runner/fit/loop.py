@@ -26,6 +26,7 @@ from runner.build.evaluation import split_metrics
 from runner.build.sampling import sample_text
 from runner.config.metric_names import BITS_PER_CHARACTER, EPOCH, LR, PERPLEXITY, SECONDS, metric_name
 from runner.config.schema import RunConfig
+from runner.fit.diagnostics import TrainingDiagnostics
 from runner.fit.environment import git_commit, machine, seed_everything, versions
 from runner.fit.resume import ResumePoint, restore
 from runner.fit.runtime import PROCESS, Preempted, Process, Runtime
@@ -67,6 +68,7 @@ class Run:
     trained: Optional[torch.nn.Module] = None  # the module that trains (DDP's wrapper under torchrun)
     step: Optional[Callable] = None  # the training step (make_step)
     run_log: object = None  # RunLog on rank 0
+    diagnostics: Optional[TrainingDiagnostics] = None  # trainer.diagnostics=true only: None costs the loop nothing
 
     def evaluate(self, split: Split) -> dict:
         parts = self.parts
@@ -101,7 +103,8 @@ def set_up(cfg: RunConfig, run_dir: Path, runtime: Runtime, overrides, started: 
     log.info(parts.stopper.describe(cfg.trainer.epochs))
     if notice := epochs_notice(cfg, overrides):
         log.info(notice)
-    return Run(cfg, run_dir, runtime, parts, tuple(overrides), started, n_params)
+    diagnostics = TrainingDiagnostics(parts.model, cfg.trainer.eval_batch_size) if cfg.trainer.diagnostics else None
+    return Run(cfg, run_dir, runtime, parts, tuple(overrides), started, n_params, diagnostics=diagnostics)
 
 
 def resume(run: Run, hparams: dict, run_name: str = "") -> Progress:
@@ -149,6 +152,8 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
     p, trainer = run.parts, run.cfg.trainer
     tick = time.perf_counter()
     progress.mid_epoch = True
+    if run.diagnostics:  # the weights before the first step, for the update ratio
+        run.diagnostics.epoch_starts()
     try:
         train_metrics = train_epoch(
             run.trained, run.step, p.task, p.data.train, p.loss_fn, trainer, p.order, f"epoch {epoch}",
@@ -168,6 +173,7 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
         **(prefixed("test", run.evaluate(p.data.test)) if trainer.test_every_epoch else {}),
         LR: p.optimizer.param_groups[0]["lr"],
         SECONDS: round(seconds, 4),
+        **(run.diagnostics.columns() if run.diagnostics else {}),  # per-layer norms after the last step
     }
     progress.row, progress.mid_epoch = row, False
     improved = p.stopper.update(epoch, row)
@@ -175,6 +181,8 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
         progress.best_state = {k: v.detach().clone() for k, v in p.model.state_dict().items()}
         progress.best_row = row
     run.run_log.epoch(row, trainer.epochs, improved, p.task.images(p.model, p.data.val), step_losses)
+    if run.diagnostics and run.runtime.is_main:
+        run.run_log.diagnostics(epoch, run.diagnostics.histograms(p.data.val), run.diagnostics.images())
     if trainer.sample_every and epoch % trainer.sample_every == 0 and run.runtime.is_main:
         text, heading = drawn_text(run, epoch)
         run.run_log.sample(text, epoch, heading)

@@ -21,7 +21,10 @@ class MetricsUnreadable(ValueError):
 
 def to_csv(rows: List[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    # Every row's columns, in order of first appearance: a run resumed with trainer.diagnostics
+    # switched on has rows with more columns than its first ones (a missing value is blank).
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(out, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

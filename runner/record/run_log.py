@@ -10,6 +10,7 @@ from pathlib import Path
 
 from runner.config.metric_names import (
     BITS_PER_CHARACTER,
+    DIAGNOSTICS,
     EPOCH,
     LR,
     PERPLEXITY,
@@ -74,6 +75,15 @@ class RunLog:
         self.writer.flush()
         log.info(_summary_line(row, total_epochs, improved))
 
+    def diagnostics(self, epoch: int, histograms: dict, images: dict) -> None:
+        """trainer.diagnostics=true: {tag: values} as histograms, {tag: (3, H, W) in [0, 1]} as images
+        (runner/fit/diagnostics.py); their scalars came with the epoch's row."""
+        for tag, values in histograms.items():
+            self.writer.add_histogram(tag, values, epoch)
+        for tag, image in images.items():
+            self.writer.add_image(tag, image, epoch)
+        self.writer.flush()
+
     def sample(self, text: str, epoch: int, heading: str) -> None:
         """A language model's drawn text: into samples.txt and TensorBoard's TEXT tab ("samples")."""
         self.folder.add_sample(heading, text)
@@ -111,7 +121,10 @@ class RunLog:
 
 def tensorboard_tag(name: str) -> str:
     """ "train/loss" -> "loss/train": TensorBoard groups by the first part, so train and val
-    curves of the same metric share a section."""
+    curves of the same metric share a section. "diagnostics/grad_norm/layers.0" stays as it is:
+    one section for all the diagnostics."""
+    if name.startswith(f"{DIAGNOSTICS}/"):
+        return name
     split, _, metric = name.partition("/")
     return f"{metric}/{split}" if metric else name
 

@@ -31,6 +31,8 @@ PLATEAU_ACCURACY = 0.01  # val accuracy within 1 point over the last epochs: a p
 PLATEAU_LOSS = 0.01  # val loss within 1% of its mean over the last epochs: a plateau
 POOR_FRACTION = 0.5  # the final train loss above half the reference loss: under-fitting
 FALLING_FAST = 0.02  # the train loss still dropping by more than 2% an epoch at the end
+VAL_LOSS_RISE = 0.10  # the last val loss over 10% above its minimum: validation got worse (with a gap: over-fitting)
+CONVERGED = 0.05  # a train loss below 5% of the reference is fitted, however fast it still falls
 SPIKE_FACTOR = 1.5  # an epoch whose train loss is above 1.5 x the epoch before: a spike
 
 
@@ -124,14 +126,33 @@ def fit(curves: Curves, results: dict) -> Finding:
         + ("" if change is None else f"; over the last {_window(gaps)} epochs it changed by {_fmt_gap(change, unit)}")
         + f" ({trend})"
     )
+    rise, rise_facts = _val_loss_rise(curves)
+    facts += rise_facts
     if not math.isfinite(last):
         return Finding("fit", "not measured", facts)
+    if _poor(curves):
+        return Finding("fit", "no over-fitting", facts + "; the training loss itself is poor (see training)")
     if last <= threshold:
         return Finding("fit", "no over-fitting", facts + f"; a gap is above {_fmt_gap(threshold, unit)}")
-    if trend == "growing" or last > at_best + trend_tolerance:
+    if trend == "growing" or last > at_best + trend_tolerance or rise > VAL_LOSS_RISE:
         means = "the model memorises the training set: more data, regularisation, or the best epoch's weights"
         return Finding("fit", "over-fitting", facts, means)
     return Finding("fit", "generalisation gap", facts, "a gap, not widening at the end")
+
+
+def _val_loss_rise(curves: Curves):
+    """How far the last val loss is above its minimum (a fraction of it), and the words for it."""
+    losses = np.array(curves.val_loss, dtype=float)
+    if not np.isfinite(losses).any() or not math.isfinite(losses[-1]):
+        return 0.0, ""
+    low = int(np.nanargmin(losses))
+    if losses[low] <= 0:
+        return 0.0, ""
+    rise = float(losses[-1] / losses[low] - 1)
+    return rise, (
+        f"; val loss {_num(losses[-1])} at the last epoch, {100 * rise:.0f}% above its minimum "
+        f"{_num(losses[low])} at epoch {curves.epochs[low]}"
+    )
 
 
 def _gap_units(curves: Curves):
@@ -176,8 +197,8 @@ def training(curves: Curves) -> Finding:
     """The training loss at the end against the reference (ln C, or epoch 1's), and its last drop."""
     losses = curves.train_loss
     last = losses[-1]
-    reference = curves.reference_loss if curves.reference_loss else losses[0]
-    facts = f"train loss {_num(last)}, {_num(last / reference, 2)} x {curves.reference_name} = {_num(reference)}"
+    reference = _reference(curves)
+    facts = f"train loss {_num(last)}, {_ratio(last / reference)} x {curves.reference_name} = {_num(reference)}"
     if curves.classifies:
         facts += f", train accuracy {100 * curves.train_accuracy[-1]:.1f}%"
     if curves.bits_per_character:
@@ -187,12 +208,21 @@ def training(curves: Curves) -> Finding:
         facts += f"; over the last {_window(losses)} epochs it fell {100 * drop:.1f}% an epoch"
     if not math.isfinite(last):
         return Finding("training", "not measured", facts)
-    if last > POOR_FRACTION * reference:
-        means = "the model does not fit even the training data: a higher learning rate, a bigger model, longer"
+    if _poor(curves):
+        means = "the model does not fit even its training data: check the learning rate (runner lr-find), a bigger model, longer"
         return Finding("training", "under-fitting", facts + f" (poor: above {POOR_FRACTION} x)", means)
-    if drop is not None and drop > FALLING_FAST:
+    if drop is not None and drop > FALLING_FAST and last > CONVERGED * reference:
         return Finding("training", "still learning", facts, "the training loss was still falling fast: train longer")
     return Finding("training", "fits the training data", facts)
+
+
+def _reference(curves: Curves) -> float:
+    return curves.reference_loss if curves.reference_loss else curves.train_loss[0]
+
+
+def _poor(curves: Curves) -> bool:
+    """The last train loss above POOR_FRACTION x the reference: the model fits not even its training data."""
+    return curves.train_loss[-1] > POOR_FRACTION * _reference(curves)
 
 
 def _drop_per_epoch(losses: List[float]) -> Optional[float]:
@@ -227,10 +257,11 @@ def plateau(curves: Curves) -> Finding:
         tolerance = PLATEAU_LOSS * float(abs(window.mean()))
         shown = f"{_num(spread)} ({100 * spread / abs(window.mean()):.2f}% of its mean; tolerance {100 * PLATEAU_LOSS:.0f}%)"
     facts = f"{name} over the last {LAST_K} epochs moved within {shown}"
+    if spread <= tolerance and name == VAL_ACCURACY and window[-1] >= 1.0:
+        return Finding("plateau", "plateau", facts + ", at 100%", "nothing left to gain on this validation set")
     if spread <= tolerance:
-        return Finding(
-            "plateau", "plateau", facts, "more epochs at this learning rate will not help: lower it, or stop"
-        )
+        means = "the validation metric stopped moving: more epochs at these settings will not change it"
+        return Finding("plateau", "plateau", facts, means)
     return Finding("plateau", "no plateau", facts)
 
 
@@ -307,6 +338,10 @@ def ending(curves: Curves, results: dict) -> Finding:
     if reason == "early_stopping":
         return Finding("ending", reason, facts, f"results.json's test is of the best epoch's weights (epoch {best})")
     return Finding("ending", reason, facts)
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if not math.isfinite(value) or value >= 0.01 else f"{value:.1e}"
 
 
 def _num(value: float, digits: int = 4) -> str:

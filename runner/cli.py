@@ -16,6 +16,10 @@ commands:
                          train documented MNIST/MNIST-1D results, compare
   gradcheck [overrides...] [--examples N] [--entries N] [--tol X]
                          check autograd gradients against finite differences
+  diagnose [overrides...] [--json]
+                         check a model before training: init loss, overfit,
+                         gradients, dead units, update ratio (exit 1: problem)
+  diagnose RUN_DIR       diagnose a finished run from its folder
   sample RUN_DIR [--prompt TEXT] [--length N] [--temperature T] [--seed S]
                          draw text from a language model's best checkpoint
 
@@ -28,6 +32,7 @@ examples:
   runner compare outputs/sweeps/<date>/<time>
   runner evaluate outputs/sweeps/<date>/<time>/0
   runner gradcheck model=cnn data=synthetic      # check a model's gradients
+  runner diagnose model.activation=sigmoid       # checks before training
 
 Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 """
@@ -234,6 +239,20 @@ def gradcheck(args) -> int:
     return gradcheck_main(args, _checked_config)
 
 
+def diagnose(args) -> int:
+    """A run folder (results.json or metrics.csv in it): the after-training diagnosis
+    (runner/analyse/diagnose_run.py); otherwise the pre-training checks of a config."""
+    from pathlib import Path
+
+    if args and Path(args[0]).is_dir() and any((Path(args[0]) / f).is_file() for f in ("results.json", "metrics.csv")):
+        from runner.analyse.diagnose_run import main as diagnose_run_main
+
+        return diagnose_run_main(args)
+    from runner.analyse.diagnose import main as diagnose_main
+
+    return diagnose_main(args, _checked_config)
+
+
 def _checked_config(overrides):
     """A single run's config, composed and checked as `runner train` checks it (raises
     PreflightError): handed to the analyse commands, which sit below launch/ and so cannot
@@ -249,6 +268,7 @@ COMMANDS = {
     "evaluate": evaluate,
     "reproduce": reproduce,
     "gradcheck": gradcheck,
+    "diagnose": diagnose,
     "sample": sample,
 }
 

@@ -1,0 +1,98 @@
+"""What the pre-training checks run on: the parts `runner train` would train with
+(runner/build/assemble.py's `assemble`), a few hundred training examples of the real data, and
+fresh copies of the model and optimizer so that no check sees another check's steps."""
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, List, Tuple
+
+import torch
+from torch import nn
+
+from runner.analyse.gradcheck import disable_dropout
+from runner.build import assemble as assembly
+from runner.build.device import resolve_device
+from runner.build.regularization import build_hooks
+
+
+@dataclass
+class Sizes:
+    examples: int  # training examples for the initial loss, gradient norms and activations
+    batch: int  # examples of the one batch the model overfits (and its zeroed copy)
+    steps: int  # optimizer steps on that batch
+    update_steps: int  # optimizer steps before the update-to-weight ratio is read
+
+
+@dataclass
+class Probe:
+    cfg: object
+    parts: assembly.Parts
+    device: torch.device
+    x: torch.Tensor  # the first `examples` training inputs, as training sees them
+    target: torch.Tensor  # their targets (labels, or the input itself for a reconstruction)
+    sizes: Sizes
+
+    @property
+    def task(self):
+        return self.parts.task
+
+    def fresh(self) -> Tuple[nn.Module, torch.optim.Optimizer, object]:
+        """A copy of the initial model with its own optimizer (copied together, so that the
+        optimizer holds the copy's parameters) and regularization hooks, in training mode."""
+        model, optimizer = copy.deepcopy((self.parts.model, self.parts.optimizer))
+        return model.train(), optimizer, build_hooks(self.cfg.regularization, model)
+
+    def loss(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.parts.loss_fn(model(x), target)
+
+
+def make_probe(cfg, sizes: Sizes) -> Probe:
+    """Assemble the run's parts as training does, seeded as training is; dropout is switched off
+    (rates 0) so that each check measures the model, not the noise of one dropout mask."""
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.trainer.device)
+    parts = assembly.assemble(cfg, device)
+    disable_dropout(parts.model)
+    train = parts.data.train
+    n = min(sizes.examples, len(train))
+    sizes = Sizes(n, min(sizes.batch, n), sizes.steps, sizes.update_steps)
+    x = train.inputs(slice(0, n))
+    target = parts.task.target(x, train.y[:n])
+    return Probe(cfg, parts, device, x, target, sizes)
+
+
+def train_steps(probe: Probe, model, optimizer, hooks, x, target, steps: int, after: Callable = None) -> List[float]:
+    """`steps` optimizer steps on one fixed batch, as fit's step runs them (penalties, gradient
+    hooks, the closure for L-BFGS); returns the loss before each step. after(i): called after step i."""
+    losses = []
+    for i in range(steps):
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            loss = probe.loss(model, x, target)
+            total = loss
+            for penalty in hooks.penalties:
+                total = total + penalty()
+            total.backward()
+            for hook in hooks.after_backward:
+                hook()
+            if len(losses) == i:
+                losses.append(loss.item())
+            return total
+
+        if getattr(optimizer, "needs_closure", False):
+            optimizer.step(closure)
+        else:
+            closure()
+            optimizer.step()
+        for hook in hooks.after_step:
+            hook()
+        if after is not None:
+            after(i)
+    return losses
+
+
+def weights(model: nn.Module) -> List[Tuple[str, nn.Parameter]]:
+    """The weight tensors (two or more dimensions: linear, convolution, embedding, recurrent), in
+    order from input to output: the layers whose gradients and updates the checks compare."""
+    return [(name, p) for name, p in model.named_parameters() if p.requires_grad and p.dim() >= 2]

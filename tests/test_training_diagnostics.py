@@ -59,7 +59,7 @@ def test_cnn_with_diagnostics_logs_per_layer_norms_histograms_and_its_filters(cl
     activations = {tag for tag in histograms if tag.startswith("diagnostics/activations/")}
     assert len(activations) == 2  # the conv's ReLU and the hidden layer's
     (hist,) = [h for h in events.Histograms(sorted(activations)[0]) if h.step == 2]
-    assert hist.histogram_value.min >= 0 and hist.histogram_value.num == 64 * 6 * 8 * 8  # ReLU over the val split
+    assert hist.histogram_value.min >= 0 and hist.histogram_value.num == 32 * 6 * 8 * 8  # ReLU over one val batch (32)
     (image,) = [e for e in events.Images("diagnostics/filters/0") if e.step == 2]
     assert image.height >= 40 and image.width >= 6 * 40  # six 5x5 filters, each scaled up to 40x40 in one row
 

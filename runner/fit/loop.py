@@ -103,7 +103,7 @@ def set_up(cfg: RunConfig, run_dir: Path, runtime: Runtime, overrides, started: 
     log.info(parts.stopper.describe(cfg.trainer.epochs))
     if notice := epochs_notice(cfg, overrides):
         log.info(notice)
-    diagnostics = TrainingDiagnostics(parts.model, cfg.trainer.eval_batch_size) if cfg.trainer.diagnostics else None
+    diagnostics = TrainingDiagnostics(parts.model, cfg.trainer.batch_size) if cfg.trainer.diagnostics else None
     return Run(cfg, run_dir, runtime, parts, tuple(overrides), started, n_params, diagnostics=diagnostics)
 
 

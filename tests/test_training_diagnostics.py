@@ -108,3 +108,11 @@ def test_diagnostics_switched_on_when_resuming_leave_the_earlier_rows_blank(cli,
     assert len(columns) == 6 and all(rows[0][c] == "" for c in columns)
     assert all(float(r[c]) > 0 for r in rows[1:] for c in columns)
     assert cli("compare", str(outputs)).code == 0
+
+
+def test_a_diagnostics_value_that_is_not_a_bool_is_refused_in_one_line(cli, outputs):
+    result = cli("train", *TINY, "trainer.diagnostics=maybe")
+    assert result.code == 2
+    (line,) = [line for line in result.err.splitlines() if line.strip()]
+    assert line.startswith("runner: ") and "trainer.diagnostics" in line and "maybe" in line, line
+    assert "Traceback" not in result.err and not outputs.exists()

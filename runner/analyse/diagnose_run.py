@@ -110,9 +110,8 @@ def diagnose(run_dir: Path) -> Tuple[dict, List[Finding]]:
 
 def table(run_dir: Path, results: dict, found: List[Finding]) -> str:
     """The findings as a list within WIDTH columns: the check and verdict, then the facts and what they mean."""
-    lines = [
-        f"{run_dir}: {results.get('task')}, {results.get('epochs_run')} epoch(s), monitor {results.get('monitor')}"
-    ]
+    lines = [str(run_dir)]  # on a line of its own: a path may be wider than the table
+    lines.append(f"{results.get('task')}, {results.get('epochs_run')} epoch(s), monitor {results.get('monitor')}")
     for finding in found:
         lines.append("")
         lines.append(f"{finding.check + ':':<12} {finding.verdict}")

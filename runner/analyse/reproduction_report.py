@@ -295,8 +295,11 @@ def to_csv(lines: List[Line]) -> str:
     return out.getvalue()
 
 
-def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, provenance: str = "") -> str:
-    """The table first (what a reader came for), then the rows' notes, sources and the runs' provenance."""
+def to_markdown(
+    lines: List[Line], header: str, figure: Optional[str] = None, provenance: str = "", sections: str = ""
+) -> str:
+    """The table first (what a reader came for), then the rows' notes, sources, measurements that
+    are not training runs (`sections`, markdown) and the runs' provenance."""
     out = [header, ""]
     if figure:
         out += [f"![documented vs obtained, per row and seed]({figure})", ""]
@@ -316,6 +319,8 @@ def to_markdown(lines: List[Line], header: str, figure: Optional[str] = None, pr
     if notes:
         out += ["", "Notes:", ""] + notes
     out += ["", "Sources:", ""] + sorted({f"- {ln.row.source}" for ln in lines if ln.row.source})
+    if sections:
+        out += ["", sections.strip()]
     if provenance:
         out += ["", "## Provenance of the runs", "", provenance]
     return "\n".join(out) + "\n"

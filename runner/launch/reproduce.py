@@ -211,7 +211,10 @@ def write_report(rows: List[Row], quick: bool) -> Path:
     md = out_dir / ("reproduction.md" if quick else "REPRODUCTION.md")
     figure = out_dir / "reproduction.png"
     plot_against_reference(figure_entries(lines), figure)
-    markdown = to_markdown(lines, header, figure=figure.name, provenance=provenance)
+    from runner.analyse.speed_of_learning import report_section  # imports torch: only when a report is written
+
+    sections = "" if quick else report_section()  # Nielsen ch. 5's speed of learning, not a training run
+    markdown = to_markdown(lines, header, figure=figure.name, provenance=provenance, sections=sections)
     atomic_write_text(md, markdown)
     atomic_write_text(out_dir / "reproduction.csv", to_csv(lines))
     print(markdown)

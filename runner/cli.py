@@ -22,6 +22,8 @@ commands:
   diagnose RUN_DIR       diagnose a finished run from its folder
   sample RUN_DIR [--prompt TEXT] [--length N] [--temperature T] [--seed S]
                          draw text from a language model's best checkpoint
+  lr-find [overrides...] [--start LR] [--end LR] [--steps N] [--out DIR]
+                         learning-rate range test: plot, suggested lr
 
 examples:
   runner train                               # the default: an MLP on MNIST
@@ -33,6 +35,7 @@ examples:
   runner evaluate outputs/sweeps/<date>/<time>/0
   runner gradcheck model=cnn data=synthetic      # check a model's gradients
   runner diagnose model.activation=sigmoid       # checks before training
+  runner lr-find optimizer=sgd                   # the lr to train with
 
 Runs land in outputs/; watch them with `tensorboard --logdir outputs`.
 """
@@ -239,6 +242,12 @@ def gradcheck(args) -> int:
     return gradcheck_main(args, _checked_config)
 
 
+def lr_find(args) -> int:
+    from runner.analyse.lr_find import main as lr_find_main
+
+    return lr_find_main(args, _checked_config)
+
+
 def diagnose(args) -> int:
     """A run folder (results.json or metrics.csv in it): the after-training diagnosis
     (runner/analyse/diagnose_run.py); otherwise the pre-training checks of a config."""
@@ -270,6 +279,7 @@ COMMANDS = {
     "gradcheck": gradcheck,
     "diagnose": diagnose,
     "sample": sample,
+    "lr-find": lr_find,
 }
 
 

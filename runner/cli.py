@@ -253,7 +253,10 @@ def diagnose(args) -> int:
     (runner/analyse/diagnose_run.py); otherwise the pre-training checks of a config."""
     from pathlib import Path
 
-    if args and Path(args[0]).is_dir() and any((Path(args[0]) / f).is_file() for f in ("results.json", "metrics.csv")):
+    # Any folder, and a path that is none (no "=": not an override): diagnose_run says what is wrong
+    # with it (no such folder, not a run, a run still going) rather than "cannot parse override".
+    first = args[0] if args else ""
+    if (first and Path(first).is_dir()) or ("/" in first and "=" not in first):
         from runner.analyse.diagnose_run import main as diagnose_run_main
 
         return diagnose_run_main(args)

@@ -29,7 +29,9 @@ def parse_args(args: List[str]) -> argparse.Namespace:
     parser.add_argument("--examples", type=int, default=256, help="training examples measured (default 256)")
     parser.add_argument("--batch", type=int, default=16, help="examples of the batch to overfit (default 16)")
     parser.add_argument("--steps", type=int, default=100, help="steps on that batch (default 100)")
-    parser.add_argument("--update-steps", type=int, default=10, help="steps before the update ratio (default 10)")
+    parser.add_argument(
+        "--update-steps", type=int, default=10, help="steps the update ratio is averaged over (default 10)"
+    )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parsed = parser.parse_intermixed_args(args)
     for key in ("examples", "batch", "steps", "update_steps"):
@@ -39,10 +41,10 @@ def parse_args(args: List[str]) -> argparse.Namespace:
 
 
 def main(args: List[str], compose: Compose) -> int:
-    opts = parse_args(args)
-    if any(o in ("-m", "--multirun") for o in opts.overrides):
+    if any(a in ("-m", "--multirun") for a in args):  # before argparse, which would only say "unrecognized"
         print("runner: diagnose checks one config; drop -m and the sweep lists", file=sys.stderr)
         return 2
+    opts = parse_args(args)
     from runner.config.schema import validate
     from runner.errors import ConfigError, PreflightError
 
@@ -104,5 +106,5 @@ def heading(cfg, probe) -> str:
     return (
         f"runner diagnose: model {a['model']}, data {a['data']}, {a['loss']}, {a['optimizer']} lr {a['lr']:g}\n"
         f"measured on {s.examples} training examples ({a['device']}); overfit: {s.batch} examples,\n"
-        f"{s.steps} steps; update ratio: step {s.update_steps}, batches of {a['sizes']['update_batch']}"
+        f"{s.steps} steps; update ratio: mean of {s.update_steps} steps, batches of {a['sizes']['update_batch']}"
     )

@@ -103,17 +103,22 @@ def worst(*verdicts: str) -> str:
 
 
 def update_ratios(probe: Probe) -> Check:
-    """||W after - W before|| / ||W before|| of each weight tensor at the last of a few steps, each on
-    the next training batch of the configured size (cycling through the examples), as training goes."""
+    """||W after - W before|| / ||W before|| of each weight tensor, the mean over the first few steps,
+    each on the next training batch of the configured size (cycling through the examples), as
+    training goes. The mean, not the last step: a far too large lr can blow the weights up on the
+    first step, after which each step is small next to the blown-up weights."""
     model, optimizer, hooks = probe.fresh()
     n = min(probe.cfg.trainer.batch_size, len(probe.x))
     starts = range(0, len(probe.x) - n + 1, n)
-    for i in range(probe.sizes.update_steps):
-        if i == probe.sizes.update_steps - 1:
-            before = {name: p.detach().clone() for name, p in weights(model)}
+    sums = {name: 0.0 for name, _ in weights(model)}
+    steps = probe.sizes.update_steps
+    for i in range(steps):
+        before = {name: p.detach().clone() for name, p in weights(model)}
         rows = slice(starts[i % len(starts)], starts[i % len(starts)] + n)
         train_steps(probe, model, optimizer, hooks, probe.x[rows], probe.target[rows], 1)
-    ratios = {name: ratio(p.detach(), before[name]) for name, p in weights(model)}
+        for name, p in weights(model):
+            sums[name] += ratio(p.detach(), before[name])
+    ratios = {name: total / steps for name, total in sums.items()}
     if not ratios:
         return Check("update/weight ratio", "-", "-", NA, "no weight tensors")
     low, high = min(ratios.values()), max(ratios.values())

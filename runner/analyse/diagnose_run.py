@@ -49,7 +49,8 @@ def read_run(run_dir: Path) -> Tuple[dict, List[dict]]:
     try:
         refuse_if_busy(run_dir)
     except RunFault as err:
-        raise DiagnoseRunError(f"{err} (diagnose it when it has ended)") from None
+        held = str(err).split(": wait for it")[0]  # "<folder> is in use by another run (<holder>)"
+        raise DiagnoseRunError(f"{held}: a run still going; diagnose it when it has ended") from None
     if not folder.results_file.exists():
         raise DiagnoseRunError(
             f"{folder.results_file}: missing; the run has not ended (still going, or killed before it "
@@ -63,6 +64,9 @@ def read_run(run_dir: Path) -> Tuple[dict, List[dict]]:
         rows = folder.metric_rows()
     except RunFault as err:
         raise DiagnoseRunError(str(err).split("; repair it")[0] + "; repair it, or train the run again") from None
+    epochs = results.get("epochs_run")
+    if not rows and isinstance(epochs, int) and epochs > 0:
+        raise DiagnoseRunError(f"{folder.metrics_file}: missing or empty, but results.json says {epochs} epoch(s) ran")
     return results, rows
 
 

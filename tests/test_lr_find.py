@@ -87,6 +87,15 @@ def test_model_and_optimizer_are_restored(cli, monkeypatch):
     assert all(group["lr"] == 0.002 for group in parts.optimizer.param_groups)
 
 
+def test_a_flat_curve_is_called_noise(cli):
+    """Learning rates too small to move the loss in the sweep: no value read off it means anything."""
+    result = cli("lr-find", *SYNTHETIC, "--steps", "30", "--start", "1e-9", "--end", "1e-7")
+    assert result.code == 0, result.err
+    assert re.search(r"^warning: the smoothed loss fell only -?[0-9.]+% over the sweep", result.out, re.M), result.out
+    normal = cli("lr-find", *SYNTHETIC, "--steps", "60")
+    assert "warning" not in normal.out
+
+
 @pytest.mark.parametrize(
     "args, names",
     [

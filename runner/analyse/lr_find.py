@@ -31,6 +31,7 @@ import torch
 BETA = 0.98  # the smoothing of the loss (fastai's)
 DIVERGE = 4.0  # stop once the smoothed loss exceeds this times its minimum (fastai's)
 MIN_STEPS = 10  # fewer steps give no curve to read
+FLAT = 0.05  # a smoothed loss that fell by less than this fraction of its start shows no lr that trains
 SKIP_START = 0.1  # fraction of the sweep left out before reading the curve
 SKIP_END = 5  # steps left out at the end of the sweep
 NO_LR = ("lbfgs",)  # their line search chooses the step, so the lr swept is not the lr taken
@@ -50,6 +51,7 @@ class Suggestion:
     steepest: float
     min_lr: float  # the lr of the lowest smoothed loss
     min_loss: float
+    fall: float  # how much the smoothed loss fell from the start of the readable part to its minimum, as a fraction
 
     @property
     def min_over_10(self) -> float:
@@ -232,7 +234,8 @@ def suggest(sweep: Sweep) -> Optional[Suggestion]:
     logs = [math.log(lr) for lr in lrs[: lowest + 1]]
     slopes = [(smoothed[i + 1] - smoothed[i]) / (logs[i + 1] - logs[i]) for i in range(len(logs) - 1)]
     steepest = min(range(len(slopes)), key=slopes.__getitem__) if slopes else lowest
-    return Suggestion(lrs[steepest], lrs[lowest], smoothed[lowest])
+    fall = (smoothed[0] - smoothed[lowest]) / abs(smoothed[0]) if smoothed[0] else 0.0
+    return Suggestion(lrs[steepest], lrs[lowest], smoothed[lowest], fall)
 
 
 def trimmed(sweep: Sweep):
@@ -247,12 +250,19 @@ def trimmed(sweep: Sweep):
 
 
 def report(sweep: Sweep, found: Suggestion, optimizer, opts, folder: Path) -> str:
+    warning = []
+    if found.fall < FLAT:  # a flat curve: its steepest point is noise (Nielsen's sigmoid CNN at batch 10, 300 steps)
+        warning = [
+            f"warning: the smoothed loss fell only {100 * found.fall:.1f}% over the sweep: no lr in it trained "
+            f"in {len(sweep.lrs)} steps, so the values above are noise; sweep longer (--steps) or check the model (runner diagnose)"
+        ]
     return "\n".join(
         [
             f"lr-find: optimizer={optimizer.name}, {len(sweep.lrs)} steps, lr {opts.start:.1e} to {sweep.lrs[-1]:.2e}; {sweep.stopped}",
             f"  steepest descent of the smoothed loss: lr {found.steepest:.2e}",
             f"  minimum of the smoothed loss / 10:    lr {found.min_over_10:.2e} (minimum {found.min_loss:.4g} at lr {found.min_lr:.2e})",
             f"  configured: optimizer.lr={optimizer.lr:.2e}",
+            *warning,
             f"wrote {folder}/lr_find.png, lr_find.csv and TensorBoard events (tensorboard --logdir {folder})",
             f"suggested (steepest descent, docs/diagnose.md): optimizer.lr={found.steepest:.2e}",
         ]

@@ -49,7 +49,9 @@ def gradient_norms(probe: Probe) -> Check:
     advice = {
         OK: f"{pair}: gradients at a similar scale",
         WARNING: f"{pair}: gradient scale drifts with depth",
-        PROBLEM: f"{pair}: " + ("vanishing" if ratio < 1 else "exploding") + " gradients: try relu, fan-in init",
+        PROBLEM: f"{pair}: "
+        + ("vanishing" if ratio < 1 else "exploding")
+        + " gradients: try relu, batch norm, fewer layers",
     }[verdict]
     measured = f"{ratio:.3g}"
     expected = f"{1 / GRAD_RATIO_OK:g} .. {GRAD_RATIO_OK:g}"
@@ -108,6 +110,8 @@ def update_ratios(probe: Probe) -> Check:
     training goes. The mean, not the last step: a far too large lr can blow the weights up on the
     first step, after which each step is small next to the blown-up weights."""
     model, optimizer, hooks = probe.fresh()
+    if getattr(optimizer, "needs_closure", False):
+        return Check("update/weight ratio", "-", "-", NA, "L-BFGS sizes its own steps (line search): no lr to judge")
     n = min(probe.cfg.trainer.batch_size, len(probe.x))
     starts = range(0, len(probe.x) - n + 1, n)
     sums = {name: 0.0 for name, _ in weights(model)}

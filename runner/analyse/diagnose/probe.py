@@ -12,7 +12,8 @@ from torch import nn
 from runner.analyse.gradcheck import disable_dropout
 from runner.build import assemble as assembly
 from runner.build.device import resolve_device
-from runner.build.regularization import build_hooks
+from runner.build.optim import build_optimizer
+from runner.build.regularization import build_hooks, param_groups
 
 
 @dataclass
@@ -37,10 +38,11 @@ class Probe:
         return self.parts.task
 
     def fresh(self) -> Tuple[nn.Module, torch.optim.Optimizer, object]:
-        """A copy of the initial model with its own optimizer (copied together, so that the
-        optimizer holds the copy's parameters) and regularization hooks, in training mode."""
-        model, optimizer = copy.deepcopy((self.parts.model, self.parts.optimizer))
-        return model.train(), optimizer, build_hooks(self.cfg.regularization, model)
+        """A copy of the initial model with a new optimizer and regularization hooks over it, built
+        as assemble builds them (an optimizer does not survive a deepcopy: its own attributes are lost)."""
+        cfg, model = self.cfg, copy.deepcopy(self.parts.model)
+        groups = param_groups(model, cfg.regularization, len(self.parts.data.train), cfg.trainer.batch_size)
+        return model.train(), build_optimizer(cfg.optimizer, groups), build_hooks(cfg.regularization, model)
 
     def loss(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.parts.loss_fn(model(x), target)

@@ -1,6 +1,8 @@
 """Nielsen ch. 5: the speed-of-learning measurement (runner/analyse/speed_of_learning.py)
 and the accuracy rows Ch5-1h..Ch5-4h of `runner reproduce`."""
 
+import json
+
 import numpy as np
 import torch
 
@@ -80,12 +82,19 @@ def test_report_section_reads_the_measurement(tmp_path):
             "curves": [sol.train_norms(net, x, y, 3)],
         }
     result = {"seeds": 1, "epochs": 3, "lr": sol.LR, "l2": sol.L2, "images": 6, "nets": nets}
-    (tmp_path / "speed_of_learning.json").write_text(__import__("json").dumps(result))
-    sol.plot(result, tmp_path / "speed_of_learning.png")
-    text = sol.report_section(tmp_path)
+    folder = tmp_path / "speed_of_learning"
+    folder.mkdir()
+    (folder / "speed_of_learning.json").write_text(json.dumps(result))
+    sol.plot(result, folder / "speed_of_learning.png")
+    run = tmp_path / "Ch5-2h" / "seed0"  # a finished accuracy run beside it: peak 96.70, final 96.50
+    run.mkdir(parents=True)
+    (run / "metrics.csv").write_text("epoch,val/accuracy,seconds\n1,0.9500,1.0\n2,0.9670,1.0\n3,0.9650,1.0\n")
+    (run / "results.json").write_text("{}")
+    text = sol.report_section(folder)
+    assert "| Ch5-2h | 96.9 | 96.70 | 96.50 |" in text and "| Ch5-4h | 96.53 | - | - |" in text
     assert "| 4 hidden | 1 | 0.003 |" in text
     assert "ratio at epoch 0" in text and "speed_of_learning.png" in text
-    assert (tmp_path / "speed_of_learning.png").stat().st_size > 1000
+    assert (folder / "speed_of_learning.png").stat().st_size > 1000
     assert sol.report_section(tmp_path / "absent") == ""
 
 

@@ -11,8 +11,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import torch
-
 
 def _umask() -> int:
     """The process's umask now. Linux shows it in /proc; elsewhere os.umask can only read it by
@@ -84,6 +82,8 @@ def _no_free_space(folder: Path) -> bool:
 
 
 def atomic_torch_save(obj, path) -> None:
+    import torch  # here: readers of run folders (runner compare, runner diagnose RUN_DIR) never load torch
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 

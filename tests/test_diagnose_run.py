@@ -5,11 +5,13 @@ the gap's trend), so that those cases do not hang on a training run's numbers.""
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
 from runner.analyse import run_findings
-from runner.record.results import Results
+from runner.record.results import Results, status_of
 from runner.record.run_folder import RunFolder
 
 QUICK = ["data=synthetic", "trainer.batch_size=32", "trainer.threads=1", "trainer.checkpoints=false"]
@@ -137,7 +139,7 @@ def hand_written_run(folder, train_loss, val_accuracy, train_accuracy=None, stop
     run.write_metric_rows(rows)
     run.write_results(
         Results(
-            status="finished",
+            status=status_of(stop_reason),
             stop_reason=stop_reason,
             task="classification",
             epochs_run=len(rows),
@@ -198,3 +200,32 @@ def test_a_widening_gap_is_growing_and_a_closing_one_shrinking(cli, tmp_path):
     closing = hand_written_run(tmp_path / "close", losses, [0.5, 0.62, 0.76, 0.86, 0.93, 0.98], train)
     found = diagnosed(cli, closing)
     assert "(shrinking)" in found["fit"]["facts"] and found["fit"]["verdict"] == "no over-fitting"
+
+
+@pytest.mark.parametrize(
+    "stop_reason, means",
+    [
+        ("completed", "still improving at the end: train longer"),
+        ("time_limit", "still improving at the end: train longer"),
+        ("schedule_done", "still improving at the end: train longer"),
+        ("interrupted", "trainer.resume=auto"),
+        ("preempted", "trainer.resume=auto"),
+    ],
+)
+def test_what_ended_a_run_still_improving_says_what_to_do(cli, tmp_path, stop_reason, means):
+    run = hand_written_run(tmp_path / stop_reason, [1.0, 0.8, 0.6], [0.5, 0.6, 0.7], stop_reason=stop_reason)
+    found = diagnosed(cli, run)
+    assert found["ending"]["verdict"] == stop_reason and means in found["ending"]["means"]
+    assert found["best epoch"]["verdict"] == "improving to the end"
+
+
+def test_reading_a_run_folder_loads_no_torch(tmp_path):
+    run = hand_written_run(tmp_path / "run", [1.0, 0.8, 0.6], [0.5, 0.6, 0.7])
+    code = (
+        "import sys; from runner.cli import main\n"
+        "try:\n    main(['diagnose', sys.argv[1]])\nexcept SystemExit as stop:\n    assert not stop.code\n"
+        "print('torch' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr.strip() == "False", done.stderr[-2000:]
+    assert "ending:" in done.stdout

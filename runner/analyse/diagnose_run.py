@@ -18,6 +18,7 @@ from typing import List, Optional, Tuple
 from runner.analyse.run_findings import Curves, Finding, findings
 from runner.errors import RunFault
 from runner.record.run_folder import RunFolder
+from runner.record.run_folders import folders_holding_runs
 from runner.record.run_lock import refuse_if_busy
 
 PREFIX = "runner diagnose"
@@ -45,7 +46,7 @@ def read_run(run_dir: Path) -> Tuple[dict, List[dict]]:
     if not run_dir.is_dir():
         raise DiagnoseRunError(f"no such folder: {run_dir}")
     if not folder.markers() and not folder.is_run():
-        raise DiagnoseRunError(f"{run_dir}: not a run folder (no results.json or metrics.csv)")
+        raise DiagnoseRunError(f"{run_dir}: not a run folder (no results.json or metrics.csv){_runs_inside(run_dir)}")
     try:
         refuse_if_busy(run_dir)
     except RunFault as err:
@@ -70,7 +71,15 @@ def read_run(run_dir: Path) -> Tuple[dict, List[dict]]:
     return results, rows
 
 
-def reference(folder: RunFolder, results: dict, rows: List[dict]) -> Tuple[Optional[float], str, bool]:
+def _runs_inside(folder: Path) -> str:
+    """A sweep folder given for a run: the words that say which runs it holds."""
+    runs = folders_holding_runs(folder)
+    if not runs:
+        return ""
+    return f"; it holds {len(runs)} run folder(s), e.g. {runs[0]}: diagnose one, or `runner compare {folder}`"
+
+
+def reference(folder: RunFolder, results: dict) -> Tuple[Optional[float], str, bool]:
     """The loss of a model that knows nothing, ln C, for cross-entropy over C classes or C tokens
     (the name it is shown under); None for other losses (the verdict then uses epoch 1's loss).
     The third value: a character language model (its loss also in bits per character)."""
@@ -108,7 +117,7 @@ def _loss_name(folder: RunFolder) -> Optional[str]:
 
 def diagnose(run_dir: Path) -> Tuple[dict, List[Finding]]:
     results, rows = read_run(run_dir)
-    loss, name, bpc = reference(RunFolder(run_dir), results, rows)
+    loss, name, bpc = reference(RunFolder(run_dir), results)
     return results, findings(Curves.of(rows, loss, name, bpc), results)
 
 

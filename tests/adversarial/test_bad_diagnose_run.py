@@ -62,6 +62,11 @@ def test_a_folder_that_holds_no_run(cli, tmp_path):
     diagnose_refused(cli, tmp_path, "not a run folder", "results.json")
 
 
+def test_a_sweep_folder_names_a_run_in_it_and_runner_compare(cli, run):
+    line = diagnose_refused(cli, run.parent, "not a run folder", str(run), "runner compare")
+    assert "1 run folder(s)" in line
+
+
 def test_a_run_without_results_has_not_ended(cli, run):
     RunFolder(run).results_file.unlink()
     diagnose_refused(cli, run, "results.json", "has not ended")

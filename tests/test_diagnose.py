@@ -153,3 +153,15 @@ def test_a_bad_config_is_one_line_and_exit_2(cli):
 def test_a_sweep_is_refused(cli):
     result = cli("diagnose", "-m", "data=synthetic", "seed=0,1")
     assert result.code == 2 and "one config" in result.err
+
+
+def test_a_language_model_reads_token_ids(cli, tmp_path):
+    """Token ids have no gradient: the embedding's output stands in for the input; the expected
+    initial loss is ln V over the vocabulary."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. a dog ran far. " * 200)
+    result = cli("diagnose", f"data.path={corpus}", "data=text", "model=transformer", "--examples", "32", "--json")
+    checks = checks_of(result)
+    assert checks["batch independence"]["verdict"] == "ok" and checks["batch independence"]["value"] == 0
+    initial = checks["initial loss"]
+    assert initial["verdict"] == "ok" and "ln C" in initial["expected"]

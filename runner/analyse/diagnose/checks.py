@@ -155,7 +155,12 @@ def cross_example_gradient(model: nn.Module, x: torch.Tensor) -> float:
         handle = None
     else:
         embedding = next(m for m in model.modules() if isinstance(m, nn.Embedding))
-        handle = embedding.register_forward_hook(lambda m, i, out: (out.retain_grad(), captured.append(out)))
+
+        def keep(module, inputs, out):  # returns None: a forward hook's return value replaces the output
+            out.retain_grad()
+            captured.append(out)
+
+        handle = embedding.register_forward_hook(keep)
     try:
         model.zero_grad(set_to_none=True)
         model(x)[0].sum().backward()

@@ -43,6 +43,13 @@ def test_writes_plot_and_events_and_prints_a_valid_override(cli, outputs):
     assert not list(outputs.rglob("results.json")) and not list(outputs.rglob("metrics.csv"))  # not a run
 
 
+def test_works_for_a_reconstruction_model(cli):
+    result = cli("lr-find", *SYNTHETIC, "model=autoencoder", "loss=mse", "--steps", "40")
+    assert result.code == 0, result.err
+    _, value = suggestion(result.out)
+    assert 1e-7 <= value <= 10
+
+
 def stable_sgd_bound() -> float:
     """Gradient descent on a quadratic loss is stable for lr < 2 / lambda_max of its Hessian. The
     mean over N examples and C outputs of (W x + b - onehot)^2 has Hessian (2 / C) E[x x^T] for

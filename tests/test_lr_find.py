@@ -103,6 +103,15 @@ def test_a_flat_curve_is_called_noise(cli):
     assert "warning" not in normal.out
 
 
+def test_a_sweep_that_blows_up_at_once_says_so(cli, outputs):
+    result = cli("lr-find", *SYNTHETIC, "--steps", "10", "--start", "1e6", "--end", "1e9")
+    assert result.code == 1
+    assert re.fullmatch(
+        r"runner: the sweep stopped after \d steps \(.*\): too few to read; lower --start\n", result.err
+    )
+    assert not outputs.exists() or not any(outputs.iterdir())
+
+
 @pytest.mark.parametrize(
     "args, names",
     [

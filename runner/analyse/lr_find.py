@@ -136,7 +136,8 @@ def main(args: List[str], compose: Compose) -> int:
     found = suggest(sweep)
     if found is None:
         print(
-            f"runner: the sweep stopped after {len(sweep.lrs)} steps ({sweep.stopped}): too few to read; lower --start"
+            f"runner: the sweep stopped after {len(sweep.lrs)} steps ({sweep.stopped}): too few to read; lower --start",
+            file=sys.stderr,
         )
         return 1
     folder.mkdir(parents=True, exist_ok=True)

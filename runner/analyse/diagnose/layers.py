@@ -49,9 +49,7 @@ def gradient_norms(probe: Probe) -> Check:
     advice = {
         OK: f"{pair}: gradients at a similar scale",
         WARNING: f"{pair}: gradient scale drifts with depth",
-        PROBLEM: f"{pair}: "
-        + ("vanishing" if ratio < 1 else "exploding")
-        + " gradients: try relu, batch norm, fewer layers",
+        PROBLEM: f"{pair}: " + ("vanishing" if ratio < 1 else "exploding") + ": try relu, batch norm, fewer layers",
     }[verdict]
     measured = f"{ratio:.3g}"
     expected = f"{1 / GRAD_RATIO_OK:g} .. {GRAD_RATIO_OK:g}"

@@ -165,3 +165,13 @@ def test_a_language_model_reads_token_ids(cli, tmp_path):
     assert checks["batch independence"]["verdict"] == "ok" and checks["batch independence"]["value"] == 0
     initial = checks["initial loss"]
     assert initial["verdict"] == "ok" and "ln C" in initial["expected"]
+
+
+@pytest.mark.parametrize(
+    "flags, named", [(("--examples", "16"), "--examples must be at least 32"), (("--bogus",), "--bogus")]
+)
+def test_a_bad_flag_is_one_line_and_exit_2(cli, flags, named):
+    result = cli("diagnose", "data=synthetic", *flags)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("runner: diagnose:") and named in result.err
+    assert len(result.err.strip().splitlines()) == 1

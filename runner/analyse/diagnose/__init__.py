@@ -13,20 +13,30 @@ import argparse
 import sys
 from typing import Callable, List
 
-from runner.analyse.diagnose.probe import Sizes
+from runner.analyse.diagnose.probe import MIN_EXAMPLES, Sizes
 
 Compose = Callable[[List[str]], object]  # runner/cli.py's _checked_config (launch/ sits above analyse/)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad command line is one line naming the problem, exit 2 (not argparse's usage block)."""
+
+    def error(self, message):
+        print(f"runner: diagnose: {message} (see runner diagnose --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def parse_args(args: List[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="runner diagnose",
         description="Check a model before training: initial loss, overfitting one batch, zeroed inputs, "
         "batch independence, gradient scale across depth, dead/saturated units, update/weight ratio.",
         epilog="example: runner diagnose model.activation=sigmoid model.hidden_sizes=[30,30,30,30]",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for `runner train`")
-    parser.add_argument("--examples", type=int, default=256, help="training examples measured (default 256)")
+    parser.add_argument(
+        "--examples", type=int, default=256, help="training examples measured (default 256, at least 32)"
+    )
     parser.add_argument("--batch", type=int, default=16, help="examples of the batch to overfit (default 16)")
     parser.add_argument("--steps", type=int, default=100, help="steps on that batch (default 100)")
     parser.add_argument(
@@ -34,9 +44,9 @@ def parse_args(args: List[str]) -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parsed = parser.parse_intermixed_args(args)
-    for key in ("examples", "batch", "steps", "update_steps"):
-        if getattr(parsed, key) < 1:
-            parser.error(f"--{key.replace('_', '-')} must be at least 1")
+    for key, least in (("examples", MIN_EXAMPLES), ("batch", 1), ("steps", 1), ("update_steps", 1)):
+        if getattr(parsed, key) < least:
+            parser.error(f"--{key.replace('_', '-')} must be at least {least}")
     return parsed
 
 

@@ -24,7 +24,7 @@ from runner.analyse.diagnose.checks import (
     Check,
     band,
 )
-from runner.analyse.diagnose.probe import Probe, train_steps, weights
+from runner.analyse.diagnose.probe import MIN_EXAMPLES, Probe, train_steps, weights
 
 SIGMOID_TAIL = 0.01  # sigmoid below 0.01 or above 0.99: its slope s(1-s) < 0.0099, 4% of its 0.25 peak
 TANH_TAIL = 0.99  # |tanh| above 0.99: its slope 1 - t^2 < 0.02, 2% of its peak 1
@@ -80,13 +80,15 @@ def activations(probe: Probe) -> Check:
     dead = fraction([(out.reshape(len(out), -1) == 0).all(0) for out in seen["relu"]])
     tails = [(out - 0.5).abs() > 0.5 - SIGMOID_TAIL for out in seen["sigmoid"]]
     saturated = fraction(tails + [out.abs() > TANH_TAIL for out in seen["tanh"]])
-    verdict = worst(band(dead, DEAD_OK, DEAD_WARN), band(saturated, SATURATED_OK, SATURATED_WARN))
+    few = len(probe.x) < MIN_EXAMPLES  # a small data set: too few examples to call a unit dead
+    dead_verdict = NA if few else band(dead, DEAD_OK, DEAD_WARN)
+    verdict = worst(dead_verdict, band(saturated, SATURATED_OK, SATURATED_WARN))
     advice = {
         OK: "units respond to the inputs",
         WARNING: "many units are flat: check biases and init scale",
         PROBLEM: "most units are flat (zero or saturated): no gradient flows through them",
     }[verdict]
-    measured = f"dead {100 * dead:.3g}%, sat {100 * saturated:.3g}%"
+    measured = f"dead {'-' if few else f'{100 * dead:.3g}%'}, sat {100 * saturated:.3g}%"
     expected = f"<= {100 * DEAD_OK:g}% each"
     details = {"dead_relu_fraction": dead, "saturated_fraction": saturated}
     return Check("dead/saturated units", measured, expected, verdict, advice, max(dead, saturated), details)

@@ -15,6 +15,10 @@ from runner.build.device import resolve_device
 from runner.build.optim import build_optimizer
 from runner.build.regularization import build_hooks, param_groups
 
+# A healthy ReLU unit is zero on an example about half the time: zero on all of 32 by chance is
+# a 2^-32 event, so a unit zero on every one of them is dead. Fewer examples could not tell.
+MIN_EXAMPLES = 32
+
 
 @dataclass
 class Sizes:

@@ -9,8 +9,11 @@ minimum (fastai's rule) or is not finite. Afterwards the model's weights and the
 state are put back as they were: nothing is saved as a run.
 
 Two values are read off the smoothed curve (docs/diagnose.md, "Learning-rate finder"):
-  steepest   the lr where the smoothed loss falls fastest per unit of log(lr): suggested
+  steepest   the lr where the smoothed loss falls fastest per unit of log(lr)
   min / 10   a tenth of the lr where the smoothed loss is lowest
+The suggestion is the steepest descent, capped at min / 10: a steepest point within a decade of
+the minimum sits at the edge of divergence (measured: the ReLU CNN with SGD on MNIST, steepest
+0.71, min / 10 0.075: one epoch at 0.71 stays at chance, 97.6% at 0.075).
 Both leave out the first tenth of the sweep (the average is still mostly its first few
 batches) and its last few steps (the loss is already blowing up there), as fastai does.
 Written to a folder under the outputs folder: lr_find.png (loss vs lr, log x), lr_find.csv and
@@ -56,6 +59,16 @@ class Suggestion:
     @property
     def min_over_10(self) -> float:
         return self.min_lr / 10
+
+    @property
+    def suggested(self) -> float:
+        return min(self.steepest, self.min_over_10)
+
+    @property
+    def rule(self) -> str:
+        if self.steepest <= self.min_over_10:
+            return "steepest descent"
+        return "minimum / 10: the steepest descent lies within a decade of the minimum"
 
 
 def parse_args(args: List[str]) -> argparse.Namespace:
@@ -265,7 +278,7 @@ def report(sweep: Sweep, found: Suggestion, optimizer, opts, folder: Path) -> st
             f"  configured: optimizer.lr={optimizer.lr:.2e}",
             *warning,
             f"wrote {folder}/lr_find.png, lr_find.csv and TensorBoard events (tensorboard --logdir {folder})",
-            f"suggested (steepest descent, docs/diagnose.md): optimizer.lr={found.steepest:.2e}",
+            f"suggested ({found.rule}; docs/diagnose.md): optimizer.lr={found.suggested:.2e}",
         ]
     )
 
@@ -288,6 +301,7 @@ def write_outputs(folder: Path, sweep: Sweep, found: Suggestion, configured_lr: 
         found.steepest,
         found.min_over_10,
         configured_lr,
+        found.suggested,
     )
     write_events(folder, sweep)
 

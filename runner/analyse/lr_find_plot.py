@@ -18,14 +18,16 @@ def plot_sweep(
     steepest: float,
     min_over_10: float,
     configured: float,
+    suggested: float,
 ) -> None:
-    """Raw and smoothed loss against lr, with the two read-off values and the configured lr marked."""
+    """Raw and smoothed loss against lr, with the two read-off values (the suggested one named) and the configured lr marked."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     finite = [(lr, loss) for lr, loss in zip(lrs, losses) if math.isfinite(loss)]
     ax.plot([p[0] for p in finite], [p[1] for p in finite], color="0.75", lw=0.8, label="mini-batch loss")
     ax.plot(lrs, smoothed, color="C0", lw=1.8, label="smoothed loss (beta 0.98)")
-    ax.axvline(steepest, color="C3", ls="--", label=f"steepest descent {steepest:.2e} (suggested)")
-    ax.axvline(min_over_10, color="C2", ls=":", label=f"minimum / 10 {min_over_10:.2e}")
+    mark = lambda lr: " (suggested)" if lr == suggested else ""  # noqa: E731
+    ax.axvline(steepest, color="C3", ls="--", label=f"steepest descent {steepest:.2e}{mark(steepest)}")
+    ax.axvline(min_over_10, color="C2", ls=":", label=f"minimum / 10 {min_over_10:.2e}{mark(min_over_10)}")
     if lrs[0] <= configured <= lrs[-1]:
         ax.axvline(configured, color="0.3", ls="-.", lw=0.8, label=f"configured {configured:.2e}")
     ax.set_xscale("log")

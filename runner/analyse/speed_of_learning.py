@@ -204,6 +204,17 @@ def report_section(folder: Path = OUT_DIR) -> str:
     return "\n".join(out) + "\n"
 
 
+def rounded(value, digits: int = 4):
+    """Numbers to `digits` significant digits (the committed JSON stays small), lists and dicts walked."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, list):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m runner.analyse.speed_of_learning", description=__doc__.split("\n\n")[0]
@@ -216,7 +227,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     result = measure(args.seeds, args.epochs, args.curve_seeds)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "speed_of_learning.json").write_text(json.dumps(result) + "\n")
+    (args.out / "speed_of_learning.json").write_text(json.dumps(rounded(result)) + "\n")
     if args.epochs:
         plot(result, args.out / "speed_of_learning.png")
     print(report_section(args.out))

@@ -175,3 +175,12 @@ def test_a_bad_flag_is_one_line_and_exit_2(cli, flags, named):
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("runner: diagnose:") and named in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_an_autoencoder_has_no_expected_initial_loss_and_a_loss_floor(cli):
+    result = cli("diagnose", *FAST, "model=autoencoder", "loss=mse", "--json")
+    checks = checks_of(result)
+    assert checks["initial loss"]["verdict"] == "n/a"
+    overfit = checks["overfit one batch"]
+    assert overfit["verdict"] in ("ok", "warning")  # a reconstruction through a code never reaches 0
+    assert overfit["details"]["losses"][-1] < 0.9 * overfit["details"]["losses"][0]

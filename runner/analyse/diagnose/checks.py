@@ -15,6 +15,7 @@ OK, WARNING, PROBLEM, NA = "ok", "warning", "problem", "n/a"
 
 INIT_LOSS_OK, INIT_LOSS_WARN = 0.2, 1.0  # relative distance from the expected initial loss
 OVERFIT_OK, OVERFIT_WARN = 0.1, 0.5  # final / initial loss on the one batch
+OVERFIT_FLAT = 0.9  # a reconstruction's loss has a floor above 0 (its code): a problem only when it barely moves
 ZERO_OK = 0.5  # real-input loss at most half the zeroed-input loss
 INDEPENDENT = 1e-6  # largest cross-example input gradient, relative to the example's own
 GRAD_RATIO_OK, GRAD_RATIO_WARN = 10.0, 100.0  # first/last layer gradient RMS, either way
@@ -89,14 +90,16 @@ def overfit_and_zero_input(probe: Probe) -> List[Check]:
     x, target = probe.x[:n], probe.target[:n]
     real = train_steps(probe, *probe.fresh(), x, target, steps + 1)  # the loss after the last step, too
     zeros = train_steps(probe, *probe.fresh(), torch.zeros_like(x), target, steps + 1)
-    return [overfit_check(real, n, steps), zero_input_check(real[-1], zeros[-1], steps)]
+    floored = probe.task.name == "reconstruction"
+    return [overfit_check(real, n, steps, floored), zero_input_check(real[-1], zeros[-1], steps)]
 
 
-def overfit_check(losses: List[float], n: int, steps: int) -> Check:
+def overfit_check(losses: List[float], n: int, steps: int, floored: bool = False) -> Check:
+    """floored: the loss cannot reach 0 (a reconstruction through a smaller code)."""
     first, last = losses[0], losses[-1]
     ratio = last / first if first > 0 else math.inf
     reached = next((i for i, loss in enumerate(losses) if loss <= OVERFIT_OK * first), None)
-    verdict = band(ratio, OVERFIT_OK, OVERFIT_WARN) if math.isfinite(last) else PROBLEM
+    verdict = band(ratio, OVERFIT_OK, OVERFIT_FLAT if floored else OVERFIT_WARN) if math.isfinite(last) else PROBLEM
     advice = {
         OK: f"fits {n} examples" + (f" (10% of the start by step {reached})" if reached is not None else ""),
         WARNING: "fits slowly: raise the learning rate or capacity, then re-check",

@@ -167,7 +167,7 @@ def report_section(folder: Path = OUT_DIR) -> str:
         "",
         *accuracy_lines(folder.parent),
         "",
-        f"||dC/db|| per hidden layer, average over the first {result['images']} training images, at initialisation; "
+        f"The norm ||dC/db|| of each hidden layer, averaged over the first {result['images']} training images, at initialisation; "
         f"mean ± std over {result['seeds']} seeds (the book fixes none); `python -m runner.analyse.speed_of_learning` "
         "(runner/analyse/speed_of_learning.py). Inside = the book's value within the seeds' min-max range.",
         "",

@@ -224,12 +224,7 @@ def train_step(parts, split, idx: torch.Tensor) -> float:
     target = task.target(x, y)
     optimizer.zero_grad(set_to_none=True)
     loss = parts.loss_fn(model(x), target)
-    total = loss
-    for penalty in hooks.penalties:
-        total = total + penalty()
-    total.backward()
-    for hook in hooks.after_backward:
-        hook()
+    hooks.backward(loss)
     optimizer.step()
     for hook in hooks.after_step:
         hook()

@@ -73,6 +73,18 @@ class StepHooks:
     after_backward: list = field(default_factory=list)
     after_step: list = field(default_factory=list)
 
+    def backward(self, loss):
+        """Backpropagate the loss plus every penalty, then run the gradient hooks (clipping, weight
+        noise's removal); returns the penalised total. fit's step, lr-find and diagnose all train
+        through this one sequence."""
+        total = loss
+        for penalty in self.penalties:
+            total = total + penalty()
+        total.backward()
+        for hook in self.after_backward:
+            hook()
+        return total
+
 
 def check_augmentation(reg: RegularizationConfig, input_shape: Tuple[int, ...]) -> None:
     """Before any compute: shifts, rotations and flips move pixels of images (C, H, W); inputs of

@@ -283,12 +283,7 @@ def make_step(model, task, loss_fn, optimizer, hooks, trainer, device: torch.dev
             optimizer.zero_grad(set_to_none=True)
             out = forward(x)
             loss = loss_fn(out, target)
-            total = loss
-            for penalty in hooks.penalties:
-                total = total + penalty()
-            total.backward()
-            for hook in hooks.after_backward:
-                hook()
+            total = hooks.backward(loss)
             if not first:
                 first.append(task.record(out, loss, len(idx)))
             return total

@@ -76,12 +76,7 @@ def train_steps(probe: Probe, model, optimizer, hooks, x, target, steps: int, af
         def closure():
             optimizer.zero_grad(set_to_none=True)
             loss = probe.loss(model, x, target)
-            total = loss
-            for penalty in hooks.penalties:
-                total = total + penalty()
-            total.backward()
-            for hook in hooks.after_backward:
-                hook()
+            total = hooks.backward(loss)
             if len(losses) == i:
                 losses.append(loss.item())
             return total

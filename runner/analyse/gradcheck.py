@@ -68,10 +68,10 @@ def parse_args(args: List[str]) -> argparse.Namespace:
 
 
 def main(args: List[str], compose: Compose) -> int:
-    opts = parse_args(args)
-    if any(o in ("-m", "--multirun") for o in opts.overrides):
+    if any(a in ("-m", "--multirun") for a in args):  # before argparse, which would answer with its usage
         print("runner: gradcheck checks one config; drop -m and the sweep lists", file=sys.stderr)
         return 2
+    opts = parse_args(args)
     from runner.config.schema import validate
     from runner.errors import ConfigError, PreflightError
 

@@ -261,9 +261,14 @@ def _unexpected(err: Exception, overrides, return_hydra_config: bool) -> str:
     if key and (CONF_DIR / key).is_dir():
         options = sorted(f.stem for f in (CONF_DIR / key).glob("*.yaml"))
         message += f"; options of {key}: {', '.join(options)}"
-    elif "NoneType" in message and "." in key:
-        parent = key.rpartition(".")[0]
-        message += f" ({parent} is null here: set it whole, e.g. {parent}={{...}}, or choose a config that defines it)"
+    elif "NoneType" in message and key:
+        # Hydra cannot fill a node that is null in the composed config (`reference` outside a
+        # reproduction row) from the command line, neither key by key nor whole: an experiment file can
+        node = key.partition(".")[0]
+        message += (
+            f" ({node} is null in this config and cannot be filled from the command line:"
+            f" set it in an experiment file's YAML, or choose one that defines it)"
+        )
     return message
 
 

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import nielsen_convs, plain_optimizer  # noqa: E402
+from common import nielsen_convs, plain_optimizer, runner_parts  # noqa: E402
 from plain import train_epoch as plain_epoch  # noqa: E402
 
 SHAPE = (3, 32, 32)
@@ -70,35 +70,15 @@ def dataset(decoded: dict, storage: str):
     return Dataset(splits["train"], splits["val"], splits["test"], num_classes=10)
 
 
-def runner_parts(data, threads: int, extra=()):
+def runner_setup(data, threads: int, extra=()):
     """assemble(cfg) with `data` as the loaded dataset, as `fit` assembles; then its step."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    import runner.build.assemble as assemble_module
-    from runner.build.device import resolve_device
-    from runner.config.schema import validate
-    from runner.fit.loop import make_step
-    from runner.paths import CONF_DIR
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
-        cfg = validate(compose(config_name="config", overrides=[*OVERRIDES, f"trainer.threads={threads}", *extra]))
-    cfg.trainer.progress = False
-    real_load, assemble_module.load_dataset = assemble_module.load_dataset, lambda _cfg: data
-    try:
-        device = resolve_device(cfg.trainer.device)
-        parts = assemble_module.assemble(cfg, device)
-    finally:
-        assemble_module.load_dataset = real_load
-    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, cfg.trainer, device)
-    return cfg, parts, step
+    return runner_parts([*OVERRIDES, f"trainer.threads={threads}", *extra], data)
 
 
 def runner_epoch(data, threads: int, extra=()):
     from runner.fit.loop import train_epoch
 
-    cfg, parts, step = runner_parts(data, threads, extra)
+    cfg, parts, step = runner_setup(data, threads, extra)
     return lambda: train_epoch(
         parts.model, step, parts.task, parts.data.train, parts.loss_fn, cfg.trainer, parts.order, "epoch"
     )
@@ -152,10 +132,10 @@ def rss_child(args) -> dict:
     """One storage choice: peak RSS of building a CIFAR-10-sized dataset and training an epoch."""
     from runner.fit.loop import evaluate, train_epoch
 
-    runner_parts(dataset(random_bytes({"train": 64, "val": 64, "test": 64}), args.rss), args.threads)
+    runner_setup(dataset(random_bytes({"train": 64, "val": 64, "test": 64}), args.rss), args.threads)
     before_data = current_rss_mib()  # after the imports and a first assembly (torch._dynamo, Hydra, oneDNN)
     data = dataset(random_bytes(CIFAR_SIZES), args.rss)  # the decoded bytes are dropped once the splits exist
-    cfg, parts, step = runner_parts(data, args.threads)
+    cfg, parts, step = runner_setup(data, args.threads)
     del data
     train = parts.data.train.take(slice(0, args.rss_train_size))  # held beside the whole split: RSS counts both
     tick = time.perf_counter()

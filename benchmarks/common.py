@@ -154,6 +154,35 @@ def python() -> str:
     return sys.executable
 
 
+def runner_parts(overrides: List[str], data=None):
+    """What `fit` builds before its epochs, in this process: the config composed from conf/ and
+    validated, runner.build.assemble.assemble (with `data` handed over as the loaded dataset when
+    given, in place of runner.build.assemble.load_dataset) and make_step. Returns (cfg, parts, step)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import runner.build.assemble as assemble_module
+    from runner.build.device import resolve_device
+    from runner.config.schema import validate
+    from runner.fit.loop import make_step
+    from runner.paths import CONF_DIR
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
+        cfg = validate(compose(config_name="config", overrides=list(overrides)))
+    cfg.trainer.progress = False
+    real_load = assemble_module.load_dataset
+    if data is not None:
+        assemble_module.load_dataset = lambda _cfg: data
+    try:
+        device = resolve_device(cfg.trainer.device)
+        parts = assemble_module.assemble(cfg, device)
+    finally:
+        assemble_module.load_dataset = real_load
+    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, cfg.trainer, device)
+    return cfg, parts, step
+
+
 RETRIES, RETRY_WAIT = 3, 30.0
 
 

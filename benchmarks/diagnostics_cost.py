@@ -20,30 +20,17 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import QUICK_TRAIN_SIZE, TRAIN_CASES, load_average, markdown_table, project_overrides  # noqa: E402
+from common import QUICK_TRAIN_SIZE, TRAIN_CASES, load_average, markdown_table, project_overrides, runner_parts  # noqa: E402
 
 
 def sides(overrides, log_dir: Path):
     """{"off": epoch, "on": epoch + diagnostics} on the objects `fit` builds from the composed config."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from runner.build.assemble import assemble
-    from runner.build.device import resolve_device
-    from runner.config.schema import validate
     from runner.fit.diagnostics import TrainingDiagnostics
-    from runner.fit.loop import make_step, train_epoch
-    from runner.paths import CONF_DIR
+    from runner.fit.loop import train_epoch
     from runner.record.run_log import RunLog
 
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
-        cfg = validate(compose(config_name="config", overrides=overrides))
+    cfg, parts, step = runner_parts(overrides)
     trainer = cfg.trainer
-    device = resolve_device(trainer.device)
-    parts = assemble(cfg, device)
-    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, trainer, device)
-    trainer.progress = False
     diagnostics = TrainingDiagnostics(parts.model, trainer.batch_size)
     run_log = RunLog(log_dir, {})
     epochs = iter(range(1, 10**6))

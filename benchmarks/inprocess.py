@@ -30,29 +30,17 @@ from common import (  # noqa: E402
     plain_model,
     plain_optimizer,
     project_overrides,
+    runner_parts,
 )
 from plain import train_epoch as plain_epoch  # noqa: E402
 
 
 def project_side(overrides):
     """What `fit` builds before its epoch loop (runner.build.assemble.assemble and runner.fit.loop.make_step), from the composed config."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from runner.fit.loop import train_epoch
 
-    from runner.build.assemble import assemble
-    from runner.build.device import resolve_device
-    from runner.config.schema import validate
-    from runner.fit.loop import make_step, train_epoch
-    from runner.paths import CONF_DIR
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
-        cfg = validate(compose(config_name="config", overrides=overrides))
+    cfg, parts, step = runner_parts(overrides)
     trainer = cfg.trainer
-    device = resolve_device(trainer.device)
-    parts = assemble(cfg, device)
-    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, trainer, device)
-    trainer.progress = False
 
     def epoch():
         train_epoch(parts.model, step, parts.task, parts.data.train, parts.loss_fn, trainer, parts.order, "epoch")

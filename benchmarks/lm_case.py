@@ -33,6 +33,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import runner_parts  # noqa: E402
+
 VOCABULARY = 65  # Shakespeare's characters, nanoGPT's shakespeare_char
 CASES = {
     "lm_lstm": ["model=lstm", "model.hidden_size=256", "model.num_layers=2"],
@@ -56,14 +59,7 @@ def token_dataset(n_train: int, context: int):
 
 def runner_side(case: str, data, args, corpus: Path):
     """assemble(cfg) with `data` as the loaded dataset, as `fit` assembles; its step; one epoch."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    import runner.build.assemble as assemble_module
-    from runner.build.device import resolve_device
-    from runner.config.schema import validate
-    from runner.fit.loop import make_step, train_epoch
-    from runner.paths import CONF_DIR
+    from runner.fit.loop import train_epoch
 
     overrides = [
         "data=text", f"data.path={corpus}", f"data.context={args.context}", *CASES[case],
@@ -72,18 +68,8 @@ def runner_side(case: str, data, args, corpus: Path):
     ]  # fmt: skip
     if case == "lm_transformer":
         overrides.append(f"model.block_size={args.context}")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="bench"):
-        cfg = validate(compose(config_name="config", overrides=overrides))
-    cfg.trainer.progress = False
-    real_load, assemble_module.load_dataset = assemble_module.load_dataset, lambda _cfg: data
-    try:
-        device = resolve_device(cfg.trainer.device)
-        parts = assemble_module.assemble(cfg, device)
-    finally:
-        assemble_module.load_dataset = real_load
-    plain_model = copy.deepcopy(parts.model)  # before any step: the same initial weights
-    step = make_step(parts.model, parts.task, parts.loss_fn, parts.optimizer, parts.hooks, cfg.trainer, device)
+    cfg, parts, step = runner_parts(overrides, data)
+    plain_model = copy.deepcopy(parts.model)  # no step taken yet: the same initial weights
 
     def epoch():
         train_epoch(parts.model, step, parts.task, parts.data.train, parts.loss_fn, cfg.trainer, parts.order, "epoch")

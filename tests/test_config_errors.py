@@ -22,9 +22,6 @@ CASES = [
     ("loss=hinge_squared", ["loss", "hinge_squared", "cross_entropy"]),
     ("optimizer=adam optimizer.momentum=0.9", ["optimizer.momentum", "unknown key", "betas"]),
     ("data.train_size=0", ["data.train_size", "between 1 and 50000"]),
-    # `reference` is null outside a reproduction row: Hydra cannot fill it from the command line at all
-    ("reference.id=x", ["reference.id=x", "cannot be filled from the command line", "experiment file"]),
-    ("reference={id:x}", ["reference={id:x}", "cannot be filled from the command line", "experiment file"]),
 ]
 
 

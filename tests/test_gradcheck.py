@@ -106,10 +106,3 @@ def test_every_shipped_model_config_passes(cli, name):
     extra = ["loss=bce"] if "autoencoder" in name else []
     result = cli("gradcheck", *SYNTHETIC, "data.image_size=28", f"model={name}", "--entries", "3", *extra)
     assert result.code == 0, result.out + result.err
-
-
-def test_a_sweep_is_refused_in_one_line(cli):
-    """`runner gradcheck -m ...` checks one config: one line saying so, not argparse's usage."""
-    result = cli("gradcheck", "-m", "data=synthetic", "model.activation=tanh,relu")
-    assert result.code == 2, result.err
-    assert result.err.strip().splitlines() == ["runner: gradcheck checks one config; drop -m and the sweep lists"]

@@ -109,7 +109,7 @@ def train(args) -> int:
     from runner.launch.preflight import PreflightError, check
 
     args = [*args, *distributed.hydra_overrides(args)]
-    overrides = hydra_overrides_of(args)
+    args, overrides = _models_for_data(args, hydra_overrides_of(args), flag_value(args, CONFIG_DIR_FLAGS))
     try:
         configs = check(overrides, multirun=multirun, keep_hydra=True, config_dir=flag_value(args, CONFIG_DIR_FLAGS))
     except PreflightError as err:
@@ -140,6 +140,19 @@ def train(args) -> int:
     else:
         run_one(configs[0])  # the config checked above: composed once
     return 0
+
+
+def _models_for_data(args, overrides, config_dir):
+    """`model=cnn` with sentence data reads as model=text_cnn (runner/launch/model_for_data.py), in the
+    overrides and in the arguments that Hydra may be handed."""
+    from runner.launch.model_for_data import for_sentences
+
+    read, note = for_sentences(overrides, config_dir)
+    if note is None:
+        return args, overrides
+    print(f"runner: {note}", file=sys.stderr, flush=True)
+    renamed = dict(zip(overrides, read))
+    return [renamed.get(a, a) for a in args] + read[len(overrides) :], read
 
 
 def _plain_help(args) -> bool:

@@ -10,6 +10,7 @@ import random
 
 import pytest
 import torch
+import yaml
 
 from runner.build.data import load_dataset
 from runner.build.data.text_classification import text_tokens
@@ -81,10 +82,32 @@ def test_an_lstm_with_mean_pooling_learns_the_keyword_and_evaluate_agrees(cli, t
     assert "Traceback" not in sampled.err
 
 
-def test_kims_cnn_learns_the_keyword(cli, table):
-    result = train(cli, table, "model=text_cnn", "model.embedding_size=32", "model.maps=16", "trainer.epochs=3")
+def test_kims_cnn_learns_the_keyword_as_model_cnn(cli, table):
+    """model=cnn on sentences is Kim's CNN (model=text_cnn), its keys given on the same line."""
+    result = train(
+        cli, table, "model=cnn", "model.embedding_size=32", "model.widths=[2,3]", "model.maps=16", "trainer.epochs=3"
+    )
     assert result.code == 0, result.err[-2000:]
+    assert "model=cnn on sentences is Kim's sentence CNN: running model=text_cnn" in result.err
     assert result.results()["val"]["accuracy"] >= 0.9  # measured 1.00 from epoch 2 (chance 0.5)
+    config = yaml.safe_load((result.run_dir() / ".hydra" / "config.yaml").read_text())
+    assert config["model"]["name"] == "text_cnn" and config["model"]["widths"] == [2, 3]
+    assert "model=text_cnn" in result.results()["overrides"]  # what ran, in the run folder
+
+
+def test_model_cnn_in_an_experiment_and_in_a_sweep_reads_as_kims_cnn(cli, table, experiment_file):
+    name = experiment_file(
+        "# @package _global_\ndefaults:\n  - override /data: text_classification\n  - override /model: cnn\n"
+        "  - _self_\nmodel:\n  maps: 4\n"
+    )
+    result = train(cli, table, f"+experiment={name}", "trainer.epochs=1")
+    assert result.code == 0, result.err[-2000:]
+    assert yaml.safe_load((result.run_dir() / ".hydra" / "config.yaml").read_text())["model"]["maps"] == 4
+    swept = train(cli, table, "-m", "model=cnn,gru", "trainer.epochs=1", "trainer.checkpoints=false")
+    assert swept.code == 0, swept.err[-2000:]
+    points = [r for r in swept.run_dirs() if "sweeps" in r.parts]
+    names = sorted(yaml.safe_load((r / ".hydra" / "config.yaml").read_text())["model"]["name"] for r in points)
+    assert names == ["gru", "text_cnn"]
 
 
 def test_integer_labels_in_a_tsv_are_the_classes_themselves(cli, tmp_path):

@@ -69,6 +69,8 @@ def _renamed(text: str, override) -> str:
 
 def _experiment_choices(name: str, config_dir: Optional[str]) -> dict:
     """{group: option} of an experiment file's `override /group: option` defaults entries."""
+    if "/" in name or "\\" in name or ".." in name:
+        return {}  # not an option name: the preflight refuses it before reading anything
     folders = ([Path(config_dir) / "experiment"] if config_dir else []) + [CONF_DIR / "experiment"]
     path = next((f / f"{name}.yaml" for f in folders if (f / f"{name}.yaml").is_file()), None)
     if path is None:

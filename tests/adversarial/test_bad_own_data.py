@@ -282,3 +282,50 @@ def test_data_that_go_bad_after_the_check_are_refused_in_one_line_by_the_run(cli
     result = train(cli, "arrays", f"data.path={data / 'd.npz'}")
     line = refused(result, "runner: config error: data.path", str(data / "d.npz"), "example 3")
     assert not list(result.outputs.rglob("results.json")), line  # a run folder with its config, no results
+
+
+def npy_declaring(shape, payload=b"\0" * 16) -> bytes:
+    """A .npy whose header declares `shape` float64 values, followed by `payload` alone."""
+    import io
+
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return out.getvalue() + payload
+
+
+def test_a_header_declaring_more_than_the_file_holds_is_refused_before_numpy_allocates_it(cli, data, cache):
+    """numpy allocates a member's declared size before reading it: 10^12 values from 16 bytes."""
+    import zipfile
+
+    _, y = xy()
+    with zipfile.ZipFile(data / "d.npz", "w") as archive:
+        archive.writestr("x.npy", npy_declaring((10**12,)))
+        with archive.open("y.npy", "w") as f:
+            np.save(f, y)
+    (data / "x.npy").write_bytes(npy_declaring((40, 10**9)))
+    np.save(data / "y.npy", y)
+    before = snapshot(data)
+    line = refused_before_any_run(
+        train(cli, "arrays", f"data.path={data / 'd.npz'}"), cache, data, before, "array 'x'", "declares"
+    )
+    assert "8,000,000,000,000 bytes" in line and "but 16 bytes follow" in line, line
+    line = refused_before_any_run(
+        train(cli, "arrays", f"data.path={data / 'x.npy'}", f"data.labels={data / 'y.npy'}"),
+        cache,
+        data,
+        before,
+        "x.npy",
+    )
+    assert "declares (40, 1000000000)" in line, line
+
+
+def test_an_npz_that_decompresses_beyond_memory_is_refused_before_reading(cli, data, cache, monkeypatch):
+    """A zip bomb, scaled down: this machine's memory made 1 MB, an archive of 3 MB of zeros (a few KB on disk)."""
+    monkeypatch.setattr("runner.config.data.own_files.physical_memory", lambda: 1_000_000)
+    np.savez_compressed(data / "bomb.npz", x=np.zeros((1000, 375), np.float64), y=np.arange(1000) % 2)
+    assert (data / "bomb.npz").stat().st_size < 100_000
+    before = snapshot(data)
+    line = refused_before_any_run(
+        train(cli, "arrays", f"data.path={data / 'bomb.npz'}"), cache, data, before, "decompresses to", "zip bomb"
+    )
+    assert "more than this machine's memory (1,000,000 bytes)" in line, line

@@ -124,11 +124,13 @@ def _npz_headers(key: Tuple[str, int, int]) -> Dict[str, Header]:
     path = key[0]
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_expansion(archive, path)
             headers = {}
-            for member in archive.namelist():
-                name = member[:-4] if member.endswith(".npy") else member
-                with archive.open(member) as f:
+            for info in archive.infolist():
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with archive.open(info) as f:
                     headers[name] = _header_of(f, f"{path}: array '{name}'")
+                    _check_holds(headers[name], info.file_size - f.tell(), f"{path}: array '{name}'")
             return headers
     except (zipfile.BadZipFile, OSError) as err:
         raise ConfigError(KEY, f"{path}: not a readable .npz archive ({err}); save it with numpy.savez") from None
@@ -142,7 +144,39 @@ def npz_headers(path: Path) -> Dict[str, Header]:
 @functools.lru_cache(maxsize=32)
 def _npy_header(key: Tuple[str, int, int]) -> Header:
     with open(key[0], "rb") as f:
-        return _header_of(f, key[0])
+        header = _header_of(f, key[0])
+        _check_holds(header, key[1] - f.tell(), key[0])
+        return header
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (what decompressed arrays must fit in)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_holds(header: Header, data_bytes: int, where: str) -> None:
+    """numpy allocates what a header declares before it reads: a 1 KB file declaring 10^12 values
+    would ask for terabytes. The data after the header must be as long as the header says."""
+    shape, dtype = header
+    declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize if shape else dtype.itemsize
+    if declared > data_bytes:
+        raise ConfigError(
+            KEY,
+            f"{where}: its header declares {shape} {dtype} ({declared:,} bytes) but {max(data_bytes, 0):,} bytes follow;"
+            " the file is truncated or altered: save it again with numpy.save/savez",
+        )
+
+
+def _check_expansion(archive: zipfile.ZipFile, path: str) -> None:
+    """A zip bomb: a few MB that decompress to more than the machine's memory. Refused from the
+    archive's directory (the sizes it declares; zipfile stops reading a member at its declared size)."""
+    expanded, memory = sum(info.file_size for info in archive.infolist()), physical_memory()
+    if expanded > memory:
+        raise ConfigError(
+            KEY,
+            f"{path}: decompresses to {expanded:,} bytes, more than this machine's memory ({memory:,} bytes);"
+            " refused before reading (a zip bomb, or data too large to load here)",
+        )
 
 
 def npy_header(path: Path) -> Header:

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import List, Optional
 
+from runner.config.data.text_classification import PADDING
 from runner.errors import RunFault
 from runner.io import atomic_write_json, atomic_write_text
 from runner.record import metrics_file, overrides_file
@@ -105,8 +106,10 @@ class RunFolder:
         atomic_write_text(self.test_predictions_file, "\n".join(lines) + "\n")
 
     def write_vocabulary(self, itos: List[str], tokens: str) -> None:
-        """The vocabulary of a run on token data: id i is itos[i]; id 0 the unknown token."""
-        atomic_write_json(self.vocabulary_file, {"tokens": tokens, "unknown": 0, "itos": list(itos)})
+        """The vocabulary of a run on token data: id i is itos[i]; id 0 the unknown token, and for
+        texts cut or padded to one length (data=text_classification) the padding token's id."""
+        padding = {"padding": list(itos).index(PADDING)} if PADDING in itos else {}
+        atomic_write_json(self.vocabulary_file, {"tokens": tokens, "unknown": 0, **padding, "itos": list(itos)})
 
     def write_class_names(self, names: List[str]) -> None:
         """What each class number stands for, when the labels were names: class i is names[i]."""

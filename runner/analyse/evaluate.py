@@ -74,6 +74,7 @@ def run_config(run_dir: Path, overrides: List[str], compose: Compose) -> DictCon
         defaults = _compose(compose, [])
         for key in absent:
             cfg[key] = defaults[key]
+    _data_paths_from_launch_folder(cfg, RunFolder(run_dir).launch_folder())
     if not overrides:
         return cfg
     touched = _top_level_keys(overrides)
@@ -88,6 +89,20 @@ def run_config(run_dir: Path, overrides: List[str], compose: Compose) -> DictCon
     for key in touched:
         cfg[key] = composed[key]
     return cfg
+
+
+DATA_PATH_KEYS = ("path", "root", "labels")  # the data members' keys that name files or folders
+
+
+def _data_paths_from_launch_folder(cfg: DictConfig, launched_in: Optional[Path]) -> None:
+    """A relative data.path was read from the folder `runner train` started in: evaluate and sample
+    from anywhere else find the same file there (when it is still there)."""
+    if launched_in is None:
+        return
+    for key in DATA_PATH_KEYS:
+        value = OmegaConf.select(cfg, f"data.{key}", default=None)
+        if isinstance(value, str) and value and not Path(value).is_absolute() and (launched_in / value).exists():
+            cfg.data[key] = str(launched_in / value)
 
 
 def _load_config(file: Path) -> DictConfig:

@@ -208,6 +208,18 @@ class RunFolder:
 
         return OmegaConf.load(self.config_file)
 
+    def launch_folder(self) -> Optional[Path]:
+        """The folder `runner train` was started in (Hydra's hydra.runtime.cwd in .hydra/hydra.yaml):
+        where the run's relative paths were read from. None when the file does not say."""
+        import yaml
+
+        try:
+            saved = yaml.safe_load((self.path / HYDRA / "hydra.yaml").read_text()) or {}
+            cwd = saved["hydra"]["runtime"]["cwd"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            return None
+        return Path(cwd) if isinstance(cwd, str) and Path(cwd).is_absolute() else None
+
     def error(self) -> Optional[str]:
         """error.txt: the exception of a failed sweep job."""
         return self.error_file.read_text(errors="replace").strip() if self.error_file.exists() else None

@@ -30,3 +30,22 @@ def test_a_null_node_says_it_is_filled_by_an_experiment_file(cli, override):
     refused(
         cli("train", "data=synthetic", override), override, "cannot be filled from the command line", "experiment file"
     )
+
+
+def test_a_run_trained_on_a_relative_data_path_evaluates_from_another_folder(cli, tmp_path, monkeypatch):
+    """`data.path=d.npz` was read from the folder `runner train` started in; `runner evaluate` run
+    from elsewhere reads the same file (Hydra records that folder in .hydra/hydra.yaml)."""
+    import numpy as np
+
+    start, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    start.mkdir(), elsewhere.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(start / "d.npz", x=rng.normal(size=(60, 3)).astype(np.float32), y=np.arange(60) % 2)
+    monkeypatch.chdir(start)
+    trained = cli("train", "data=arrays", "data.path=d.npz", "model=mlp", "model.hidden_sizes=[4]",
+                  "trainer.epochs=1", "trainer.batch_size=8", "trainer.threads=1")  # fmt: skip
+    assert trained.code == 0, trained.err[-2000:]
+    monkeypatch.chdir(elsewhere)
+    evaluated = cli("evaluate", str(trained.run_dir()))
+    assert evaluated.code == 0, evaluated.err[-2000:]
+    assert "matches results.json" in evaluated.out

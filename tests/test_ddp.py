@@ -97,3 +97,26 @@ def test_shards_cover_the_epoch_in_equal_steps(monkeypatch, n):
     assert set(torch.cat(shards).tolist()) == set(range(n)) and len(torch.cat(shards)) < n + 3
     # batch k of each rank together = positions [3bk, 3b(k+1)) of the order: one process's batch of 3b
     assert torch.equal(torch.stack(shards, 1).flatten()[:n], order)
+
+
+def test_a_word_language_model_under_ddp_reports_the_whole_splits_perplexity(outputs, tmp_path):
+    """Perplexity is e^(loss), not a mean over examples: the ranks' perplexities averaged would
+    overstate it; the reduced loss's exponential is the whole split's."""
+    import math
+    import random
+
+    rng = random.Random(1)
+    words = " ".join(rng.choice(["the cat sat .", "a dog ran !", "the dog sat , a cat ran ."]) for _ in range(300))
+    (tmp_path / "words.txt").write_text(words)
+    proc = torchrun(
+        outputs, "data=text", f"data.path={tmp_path / 'words.txt'}", "data.tokens=word", "data.context=8",
+        "model=gru", "model.hidden_size=8", "trainer.epochs=1", "trainer.batch_size=8", "trainer.threads=1",
+        "optimizer=adam", "optimizer.lr=0.01", "early_stopping=none", "trainer.strategy=ddp",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (results,) = outputs.rglob("results.json")
+    tested = json.loads(results.read_text())
+    for split in ("val", "test"):
+        assert tested[split]["perplexity"] == pytest.approx(math.exp(tested[split]["loss"]), rel=1e-9), split
+    (row,) = rows(results.parent)
+    assert float(row["val/perplexity"]) == pytest.approx(math.exp(float(row["val/loss"])), rel=1e-6)

@@ -41,7 +41,9 @@ import torch
 import torch.distributed as dist
 
 from runner.build.device import resolve_device
+from runner.build.tasks import per_unit
 from runner.config import policy as config_policy
+from runner.config.metric_names import PERPLEXITY
 
 log = logging.getLogger("runner")
 
@@ -205,13 +207,16 @@ def reduce_metrics(metrics: dict, count: int) -> dict:
     values one process would compute on the whole split (up to float rounding)."""
     if not active():
         return metrics
-    keys = [key for key, value in metrics.items() if value is not None]
+    keys = [key for key, value in metrics.items() if value is not None and key != PERPLEXITY]
     sums = torch.tensor(
         [float(count)] + [metrics[key] * count for key in keys], dtype=torch.float64, device=_comm_device()
     )
     dist.all_reduce(sums)
     total, *summed = sums.tolist()
-    return {**metrics, **{key: value / total for key, value in zip(keys, summed)}}
+    reduced = {**metrics, **{key: value / total for key, value in zip(keys, summed)}}
+    if metrics.get(PERPLEXITY) is not None:  # e^loss is no mean over examples: the whole split's is e^(its loss)
+        reduced.update(per_unit(reduced["loss"], "word"))
+    return reduced
 
 
 class Silent:

@@ -125,7 +125,7 @@ def train(args) -> int:
         from runner.launch.resumable_sweep import ResumableSweepError
 
         try:
-            chosen = _resumable_sweep_dir(overrides)
+            chosen = _search_sweep_dir(overrides, configs[0]) or _resumable_sweep_dir(overrides)
         except ResumableSweepError as err:
             print(f"runner: {err}", file=sys.stderr)
             return 2
@@ -169,8 +169,8 @@ def _folder_problem(cfg, multirun: bool):
     from runner.fit import distributed
     from runner.record import run_guard
 
-    if distributed.launched_rank() != 0:
-        return None
+    if distributed.launched_rank() != 0 or (multirun and _is_search(cfg)):
+        return None  # an optuna search continues its study in its folder; each trial locks its own
     try:
         run_guard.check(cfg, multirun)
     except RunFault as fault:
@@ -187,9 +187,28 @@ def _chosen_sweep_dir(overrides, cfg):
     from pathlib import Path
 
     named = [o for o in overrides if o.lstrip("+").startswith("hydra.sweep.dir=")]
-    if not named or "now:" in named[-1] or cfg.trainer.resume == "auto":
+    if not named or "now:" in named[-1] or cfg.trainer.resume == "auto" or _is_search(cfg):
         return None
     return Path(str(cfg.hydra.sweep.dir))
+
+
+def _is_search(cfg) -> bool:
+    """hydra/sweeper=optuna: several processes may work in one sweep folder on one study."""
+    from hydra_plugins.runner_optuna_sweeper.optuna_sweeper import TARGET
+
+    return cfg.hydra.sweeper.get("_target_") == TARGET
+
+
+def _search_sweep_dir(overrides, cfg) -> List[str]:
+    """[hydra.sweep.dir=<folder>] for an optuna search with no folder of its own: the command's
+    folder (runner/launch/resumable_sweep.py), where launching it again continues its study."""
+    from runner.launch.resumable_sweep import folder_for
+
+    if not _is_search(cfg) or any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in overrides):
+        return []
+    folder = folder_for(overrides)
+    print(f"runner: optuna search in {folder} (launch the same command again to continue its study)", flush=True)
+    return [f"hydra.sweep.dir={folder}"]
 
 
 def _resumable_sweep_dir(overrides) -> List[str]:

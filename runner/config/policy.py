@@ -23,8 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 from runner.errors import ConfigError
 from runner.paths import CONF_DIR
 
-# Everything Hydra may instantiate from a config: the launchers, sweepers, samplers and
-# callbacks that runner documents (conf/hydra/, docs/cluster.md, experiments/search_lr_l2.yaml).
+# Everything Hydra may instantiate from a config: the launchers, sweepers and callbacks that
+# runner documents (conf/hydra/, docs/cluster.md, docs/tuning.md). runner's optuna sweeper makes
+# its samplers and pruners by name (hydra.sweeper.sampler.name): no _target_ of theirs.
 HYDRA_TARGETS = frozenset(
     {
         "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
@@ -32,14 +33,8 @@ HYDRA_TARGETS = frozenset(
         "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
         "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
         "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
-        "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
+        "hydra_plugins.runner_optuna_sweeper.optuna_sweeper.OptunaSweeper",
         "hydra_plugins.runner_job_list_sweeper.job_list_sweeper.JobListSweeper",
-        "optuna.samplers.TPESampler",
-        "optuna.samplers.RandomSampler",
-        "optuna.samplers.CmaEsSampler",
-        "optuna.samplers.GridSampler",
-        "optuna.samplers.NSGAIISampler",
-        "optuna.samplers.MOTPESampler",
         "hydra.experimental.callbacks.LogJobReturnCallback",
         "runner.launch.sweep_manifest.SweepManifest",
     }
@@ -280,16 +275,30 @@ def check_launcher_setup(hydra: DictConfig) -> None:
         )
 
 
+# Optuna storages on a server: the study is rows there, no file of ours (runner/launch/optuna_study.py).
+NETWORK_STORAGES = ("postgresql", "mysql")
+
+
 def check_sweeper_storage(hydra: DictConfig, root: Path) -> None:
-    """An Optuna study's storage: in memory, or a SQLite file inside the outputs folder."""
+    """An Optuna study's storage: null (SQLite in the sweep folder), a SQLite or journal FILE
+    inside the outputs folder, or a postgresql/mysql server URL."""
     storage = OmegaConf.select(hydra, "sweeper.storage", default=None)
-    if storage is None:
+    if storage is None or not str(storage).strip():
         return
-    path = str(storage).removeprefix("sqlite:///")
-    if not str(storage).startswith("sqlite:///") or not inside(path, root):
+    text = str(storage)
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.partition("+")[0] in NETWORK_STORAGES:
+        return
+    if sep and scheme != "sqlite":
         raise ConfigError(
             "hydra.sweeper.storage",
-            f"'{storage}' is refused: use sqlite:///<file inside {root}>, or leave it null (in memory)",
+            f"'{scheme}://' is not a storage runner opens: use sqlite:///<file>, postgresql://..., mysql://..., or a journal file path",
+        )
+    path = text.removeprefix("sqlite:///") if sep else text
+    if (sep and not text.startswith("sqlite:///")) or not path or not inside(path, root):
+        raise ConfigError(
+            "hydra.sweeper.storage",
+            f"'{storage}' is refused: a study file (sqlite:///<file> or a journal file path) must lie inside the outputs folder {root}",
         )
 
 

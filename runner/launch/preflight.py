@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import expand
+from hydra_plugins.runner_optuna_sweeper.optuna_sweeper import TARGET as OPTUNA_SWEEPER
 from runner.build.assemble import check_parts
 from runner.build.data import prepare_data
 from runner.build.device import resolve_device
@@ -71,6 +72,9 @@ def check(
             _required_in_experiments(overrides, config_dir=config_dir)
             validate_point(base, overrides, multirun=False)
             return [strip(base)]
+        if base.hydra.sweeper.get("_target_") == OPTUNA_SWEEPER:
+            _check_search(base, overrides, fixed, search, config_dir)
+            return [base]
         params_node = base.hydra.sweeper.get("params")
         params = OmegaConf.to_container(params_node) if params_node is not None else {}
         try:
@@ -98,6 +102,28 @@ def check(
             validate_point(cfg, point, where, multirun=True)
             configs.append(strip(cfg))
         return configs
+
+
+def _check_search(base: DictConfig, overrides, fixed, search, config_dir) -> None:
+    """hydra/sweeper=optuna: the fixed part, then the space, settings and every value a trial
+    may be given (runner/launch/search_check.py), before the first trial."""
+    from runner.launch.search_check import check_search
+
+    _required_in_experiments(fixed, config_dir=config_dir)
+    validate_point(base, fixed, multirun=True)
+
+    def check_point(point, where):
+        _compose_and_validate([*search, *point], point, where)
+
+    try:
+        check_search(base, overrides, check_point)
+    except ConfigError as err:
+        raise PreflightError(str(err)) from None
+
+
+def _compose_and_validate(overrides, shown, where: str) -> None:
+    cfg = _compose(overrides, shown, where=where, return_hydra_config=True)
+    validate_point(cfg, shown, where, multirun=True)
 
 
 def check_one(overrides: List[str]) -> DictConfig:

@@ -34,6 +34,7 @@ from omegaconf import OmegaConf
 import runner.config.schema  # noqa: F401  (registers the schemas that compose needs)
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import TARGET as JOB_LIST_SWEEPER
 from hydra_plugins.runner_job_list_sweeper.job_list_sweeper import expand
+from hydra_plugins.runner_optuna_sweeper.optuna_sweeper import TARGET as OPTUNA_SWEEPER
 from runner.io import atomic_write_json
 from runner.launch.compose import compose_once
 from runner.launch.hydra_internals import BasicSweeper
@@ -58,8 +59,14 @@ def wants_resumable_folder(overrides: List[str]) -> bool:
     return resume and not chosen
 
 
+# How many trials an optuna search runs, and how many at a time: a relaunch with more continues the same study.
+SEARCH_EXTENT = ("hydra.sweeper.n_trials", "hydra.sweeper.n_jobs")
+
+
 def _ignored(key: str) -> bool:
-    return key == "trainer.resume" or key == "hydra/launcher" or key.startswith("hydra.launcher.")
+    return (
+        key == "trainer.resume" or key == "hydra/launcher" or key.startswith("hydra.launcher.") or key in SEARCH_EXTENT
+    )
 
 
 def command_key(overrides: List[str]) -> str:
@@ -90,6 +97,8 @@ def planned_points(overrides: List[str]) -> Optional[List[List[str]]]:
             return [sorted(job) for job in expand(list(sweeper.jobs), task)]
         except HydraException:
             return None  # the sweeper itself will say what is wrong with the list
+    if sweeper.get("_target_") == OPTUNA_SWEEPER:
+        return None  # its study, in storage, says which trials ran: no seed needed to resume
     if sweeper.get("_target_") != BASIC_SWEEPER:
         sampler = sweeper.get("sampler")
         if sampler is not None and "seed" in sampler and sampler.get("seed") is None:

@@ -233,6 +233,8 @@ def markdown(
 ) -> str:
     finished = sum(r.status == "finished" for r in runs)
     n_diverged = sum(len(g.diverged) for g in groups)
+    n_pruned = len(pruned_runs(runs))
+    also = ", ".join(([f"{n_diverged} diverged"] if n_diverged else []) + ([f"{n_pruned} pruned"] if n_pruned else []))
     shown = [k for k in pooled if k == "seed" or any(k in r.settings for r in runs)]
     # language models: their test loss in the text's unit too (bits per character, or perplexity)
     shown_units = [
@@ -245,7 +247,7 @@ def markdown(
     lines = [
         "# Comparison",
         "",
-        f"Runs: {len(runs)} found, {finished} finished{f' ({n_diverged} diverged)' if n_diverged else ''}, from {', '.join(str(s) for s in sources)}.",
+        f"Runs: {len(runs)} found, {finished} finished{f' ({also})' if also else ''}, from {', '.join(str(s) for s in sources)}.",
         f"Groups are the settings that differ between runs; pooled within a group: {', '.join(shown)}. "
         "Best = the epoch picked by `early_stopping.monitor` (the weights that were tested).",
         "",
@@ -265,6 +267,7 @@ def markdown(
     lines += _against_best(rows)
     lines += _seed_notes(groups, pooled)
     lines += _diverged_notes(groups)
+    lines += _pruned_notes(runs)
     lines += _run_notes(runs)
     if plots.files:
         lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots.files]
@@ -373,6 +376,22 @@ def _diverged_notes(groups: Sequence[Group]) -> List[str]:
             )
             lines.append(f"- {run.path} ({' '.join(run.overrides)}): diverged {when}; {kept}")
     return ["", "## Diverged", ""] + lines if lines else []
+
+
+def pruned_runs(runs: Sequence[Run]) -> List[Run]:
+    """Trials a search's pruner stopped (stop_reason pruned): finished runs, only shorter."""
+    return [r for r in runs if r.status == "finished" and (r.results or {}).get("stop_reason") == "pruned"]
+
+
+def _pruned_notes(runs: Sequence[Run]) -> List[str]:
+    """Pruned trials count as runs of their group; said here, since their scores are those of fewer epochs."""
+    lines = [
+        f"- {run.path} ({' '.join(run.overrides)}): pruned by the search after {run.results.get('epochs_run')} epoch(s)"
+        for run in pruned_runs(runs)
+    ]
+    if not lines:
+        return []
+    return ["", "## Pruned", "", "Scores of the weights they had when the search stopped them.", ""] + lines
 
 
 def _run_notes(runs: List[Run]) -> List[str]:

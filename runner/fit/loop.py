@@ -28,6 +28,7 @@ from runner.config.metric_names import BITS_PER_CHARACTER, EPOCH, LR, PERPLEXITY
 from runner.config.schema import RunConfig
 from runner.fit.diagnostics import TrainingDiagnostics
 from runner.fit.environment import git_commit, machine, seed_everything, versions
+from runner.fit.pruning import PRUNED, TrialPruning
 from runner.fit.resume import ResumePoint, restore
 from runner.fit.runtime import PROCESS, Preempted, Process, Runtime
 from runner.paths import CONF_DIR
@@ -39,8 +40,9 @@ from runner.record.run_log import RunLog
 log = logging.getLogger("runner")
 
 
-def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=(), run_name: str = "") -> dict:
-    """hparams and run_name: the run's HPARAMS entry and TensorBoard name (runner/launch/hparams.py)."""
+def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=(), run_name: str = "", trial=None) -> dict:
+    """hparams and run_name: the run's HPARAMS entry and TensorBoard name (runner/launch/hparams.py).
+    trial: a search's trial this run reports to each epoch and that may prune it (runner/fit/pruning.py)."""
     started = time.perf_counter()
     finished = RunFolder(run_dir).finished_results() if cfg.trainer.resume == "auto" else None
     if finished:
@@ -49,6 +51,7 @@ def fit(cfg: RunConfig, run_dir: Path, hparams: dict, overrides=(), run_name: st
     runtime = Runtime.start(cfg.trainer)
     with runtime.precision():  # fp64: parameters, data and every new tensor
         run = set_up(cfg, run_dir, runtime, overrides, started)
+        run.pruning = TrialPruning.attach(trial, cfg.early_stopping.monitor, runtime)
         progress = resume(run, hparams, run_name)
         train(run, progress)
         return finish(run, progress)
@@ -69,6 +72,7 @@ class Run:
     step: Optional[Callable] = None  # the training step (make_step)
     run_log: object = None  # RunLog on rank 0
     diagnostics: Optional[TrainingDiagnostics] = None  # trainer.diagnostics=true only: None costs the loop nothing
+    pruning: Optional[TrialPruning] = None  # a search's trial, reported to each epoch (None: no search)
 
     def evaluate(self, split: Split) -> dict:
         parts = self.parts
@@ -193,6 +197,8 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
             run.run_dir, p.model, p.optimizer, p.scheduler, p.stopper, p.order, epoch, best=improved, elapsed_s=elapsed
         )
     run.runtime.check_signals_together()  # under DDP: all ranks stop here if any got a signal
+    if run.pruning and run.pruning.prunes_after(epoch, row, epochs_left=epoch < trainer.epochs):
+        return PRUNED  # after the checkpoint: a pruned trial keeps best.pt, metrics.csv and results.json
     if epoch < trainer.epochs and run.runtime.agree(p.stopper.should_stop):  # rank 0's clock decides a time limit
         log.info(f"{p.stopper.explanation()}: stopping")
         return p.stopper.stop_reason  # "early_stopping" or "time_limit"

@@ -34,6 +34,7 @@ from runner.launch.hparams import hparams_of, run_name, sweep_name_override
 from runner.launch.hydra_internals import Callbacks, replace_config_writer
 from runner.launch.startup import import_run_modules
 from runner.launch.train_help import config_groups  # noqa: F401  registers its resolver for Hydra's --help
+from runner.launch.trial_link import job_trial
 from runner.paths import CONF_DIR
 from runner.record import run_guard, run_lock
 
@@ -148,9 +149,10 @@ def _report(message: str, code: int) -> None:
 
 
 @explaining_faults
-def train_job(cfg: DictConfig) -> float:
+def train_job(cfg: DictConfig) -> dict:
     """One run, inside Hydra's job (the run folder exists, HydraConfig is set). A module-level
-    name, so that joblib's workers unpickle it by reference (an import), not by value."""
+    name, so that joblib's workers unpickle it by reference (an import), not by value.
+    Returns results.json's dict: runner's Optuna sweeper scores a trial by it (runner/launch/trial_link.py)."""
     import_run_modules()  # in a joblib worker: torch._dynamo, with the collector paused
     quiet_logging_errors()  # in a joblib worker too (in this process, reporting_faults puts it back)
     run_cfg = validate(cfg)
@@ -166,8 +168,8 @@ def train_job(cfg: DictConfig) -> float:
             run_guard.start_over_if_asked(run_cfg.trainer, output_dir)
         run_dir = distributed.from_main(output_dir)  # every rank works in rank 0's folder
         hparams, name = hparams_of(cfg, hydra_cfg), run_name(hydra_cfg)  # what TensorBoard shows
-        results = fit(run_cfg, run_dir, hparams, hydra_cfg.overrides.task, run_name=name)
-    return results["val"]["loss"]  # what a sweeper (e.g. optuna) minimises
+        trial = job_trial(hydra_cfg) if distributed.launched_rank() == 0 else None  # rank 0 alone talks to the study
+        return fit(run_cfg, run_dir, hparams, hydra_cfg.overrides.task, run_name=name, trial=trial)
 
 
 def folder_lock(folder: Path, key: str):

@@ -47,13 +47,18 @@ def manifest_rows(sweep_dir: Path) -> List[dict]:
             {
                 "number": int(folder.name) if folder.name.isdigit() else relative,
                 "folder": relative,
-                "status": run.status,
+                "status": manifest_status(run),
                 "stop_reason": results.get("stop_reason", ""),
                 "test_accuracy": (results.get("test") or {}).get("accuracy", ""),
                 "overrides": run.overrides,
             }
         )
     return rows
+
+
+def manifest_status(run) -> str:
+    """The run's status; "pruned" for a trial its search's pruner stopped (finished, but shorter)."""
+    return "pruned" if (run.results or {}).get("stop_reason") == "pruned" else run.status
 
 
 def write_manifest(sweep_dir: Path) -> List[dict]:
@@ -112,7 +117,8 @@ class SweepManifest(Callback):
             sweep_dir = Path(str(config.hydra.sweep.dir))
             if sweep_dir.is_dir():
                 rows = write_manifest(sweep_dir)
-                done = sum(r["status"] == "finished" for r in rows)
-                log.info(f"sweep manifest: {done}/{len(rows)} runs finished, {sweep_dir / 'manifest.csv'}")
+                done, pruned = (sum(r["status"] == status for r in rows) for status in ("finished", "pruned"))
+                also = f", {pruned} pruned" if pruned else ""
+                log.info(f"sweep manifest: {done}/{len(rows)} runs finished{also}, {sweep_dir / 'manifest.csv'}")
         except Exception as err:
             log.warning(f"sweep manifest not written: {err}")

@@ -16,7 +16,9 @@ UNFINISHED_STOPS = ("interrupted", "preempted")
 @dataclass
 class Results:
     status: str  # "finished", or one of UNFINISHED_STOPS
-    stop_reason: str  # completed, early_stopping, time_limit, schedule_done, diverged, interrupted, preempted
+    # completed, early_stopping, time_limit, schedule_done, diverged, interrupted, preempted, or pruned
+    # (a search's pruner stopped the trial: a finished, shorter run)
+    stop_reason: str
     task: str
     epochs_run: int
     diverged_at: Optional[dict]  # {"epoch", "step"} of a diverged run

@@ -1,0 +1,171 @@
+"""Pruning inside runner's loop (issue #24): a run that reports to a search's trial each epoch and
+stops with stop_reason "pruned" when the trial's pruner says so, keeping a complete folder."""
+
+import csv
+import json
+import math
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+
+import runner.launch.app
+from hydra_plugins.runner_optuna_sweeper.optuna_sweeper import TARGET as SWEEPER_TARGET
+from hydra_plugins.runner_optuna_sweeper.optuna_sweeper import OptunaSweeperConf
+from runner.errors import RunFault
+from runner.launch.trial_link import job_trial, objective
+from tests.conftest import TINY
+
+EPOCHS = ["trainer.epochs=4", "early_stopping.monitor=val/loss", "model.hidden_sizes=[8]"]
+
+
+class FakeTrial:
+    """A trial whose pruner says stop once `prune_at` epochs have been reported."""
+
+    def __init__(self, prune_at: int):
+        self.prune_at, self.reports = prune_at, []
+
+    def report(self, value, step):
+        self.reports.append((step, value))
+
+    def should_prune(self):
+        return len(self.reports) >= self.prune_at
+
+
+def attach(monkeypatch, trial_of):
+    """Jobs of `runner train` get trial_of(hydra_cfg) as their trial (what job_trial finds in a search)."""
+    monkeypatch.setattr(runner.launch.app, "job_trial", trial_of)
+
+
+def metrics_rows(run_dir):
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_pruned_run_stops_after_that_epoch_and_keeps_a_complete_folder(cli, monkeypatch, outputs):
+    trial = FakeTrial(prune_at=2)
+    attach(monkeypatch, lambda hydra_cfg: trial)
+    run_dir = outputs / "trial"
+    result = cli("train", *TINY, *EPOCHS, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.err
+    results = json.loads((run_dir / "results.json").read_text())
+    assert (results["status"], results["stop_reason"], results["epochs_run"]) == ("finished", "pruned", 2)
+    assert results["tested_weights"] == "best" and results["test"]["loss"] is not None  # tested as any run
+    rows = metrics_rows(run_dir)
+    assert len(rows) == 2 and (run_dir / "checkpoints" / "best.pt").exists()
+    # reported: the monitored metric of each epoch, numbered from 1, as metrics.csv has it
+    assert [(step, round(value, 6)) for step, value in trial.reports] == [
+        (int(r["epoch"]), round(float(r["val/loss"]), 6)) for r in rows
+    ]
+    assert "pruned by the search's pruner after epoch 2" in (run_dir / "train.log").read_text()
+    assert objective(results) == results["val"]["loss"]
+
+    again = cli("train", *TINY, *EPOCHS, f"hydra.run.dir={run_dir}", "trainer.resume=auto")
+    assert again.code == 0, again.err
+    assert "already finished" in again.out + again.err and len(trial.reports) == 2  # a pruned run is finished
+
+
+def test_a_run_is_not_pruned_after_its_last_epoch(cli, monkeypatch, outputs):
+    trial = FakeTrial(prune_at=1)
+    attach(monkeypatch, lambda hydra_cfg: trial)
+    result = cli("train", *TINY, "trainer.epochs=1", "model.hidden_sizes=[8]", f"hydra.run.dir={outputs / 'one'}")
+    assert result.code == 0, result.err
+    assert json.loads((outputs / "one" / "results.json").read_text())["stop_reason"] == "completed"
+    assert len(trial.reports) == 1  # reported, but nothing was left to save
+
+
+def test_a_real_optuna_trial_is_pruned_by_the_median_of_better_trials(cli, monkeypatch, outputs, tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="search", storage=url, direction="minimize")
+    for _ in range(2):  # two finished trials whose validation loss was 0.01 at every epoch
+        done = study.ask()
+        for epoch in range(1, 5):
+            done.report(0.01, epoch)
+        study.tell(done, 0.01)
+    number = study.ask().number
+    hydra_cfg = sweeper_cfg(url, number, pruner={"name": "median", "n_startup_trials": 1})
+    attach(monkeypatch, lambda _: job_trial(hydra_cfg))
+    result = cli("train", *TINY, *EPOCHS, "optimizer.lr=0.001", f"hydra.run.dir={outputs / 'slow'}")
+    assert result.code == 0, result.err
+    results = json.loads((outputs / "slow" / "results.json").read_text())
+    assert (results["stop_reason"], results["epochs_run"]) == ("pruned", 1)
+    stored = optuna.load_study(study_name="search", storage=url).trials[number]
+    assert list(stored.intermediate_values) == [1]
+    assert math.isclose(stored.intermediate_values[1], float(metrics_rows(outputs / "slow")[0]["val/loss"]))
+
+
+def test_a_sweep_lists_its_pruned_runs_in_the_manifest_and_the_comparison(cli, monkeypatch):
+    attach(monkeypatch, lambda hydra_cfg: FakeTrial(prune_at=1) if hydra_cfg.job.num == 1 else None)
+    result = cli("train", "-m", *TINY, *EPOCHS, "trainer.epochs=2", "optimizer.lr=0.5,0.05")
+    assert result.code == 0, result.err
+    sweep = result.run_dirs()[0].parent
+    manifest = json.loads((sweep / "manifest.json").read_text())["runs"]
+    assert [(r["number"], r["status"], r["stop_reason"]) for r in manifest] == [
+        (0, "finished", "completed"),
+        (1, "pruned", "pruned"),
+    ]
+    assert "1/2 runs finished, 1 pruned" in result.out + result.err
+    compared = cli("compare", str(sweep), "--no-plots")
+    assert compared.code == 0, compared.err
+    assert "## Pruned" in compared.out and "optimizer.lr=0.05" in compared.out.split("## Pruned")[1]
+
+
+# ---------------------------------------------------------------- which trial a job reports to
+
+
+def sweeper_cfg(storage, trial, pruner=None, repeat=0, target=SWEEPER_TARGET):
+    """The hydra node a job of runner's Optuna sweeper sees (what HydraConfig.get() returns)."""
+    given = {"_target_": target, "storage": storage, "trial": trial, "repeat": repeat}
+    given["pruner"] = pruner or {"name": "median"}
+    sweeper = OmegaConf.merge(OmegaConf.structured(OptunaSweeperConf), given)
+    return OmegaConf.create({"sweeper": sweeper, "sweep": {"dir": "unused"}})
+
+
+@pytest.fixture
+def running_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="search", storage=url)
+    return url, study.ask().number
+
+
+def test_a_job_of_the_search_gets_its_live_trial_with_the_configured_pruner(running_trial):
+    url, number = running_trial
+    trial = job_trial(sweeper_cfg(url, number, pruner={"name": "asha", "min_resource": 2}))
+    assert trial.number == number and isinstance(trial.study.pruner, optuna.pruners.SuccessiveHalvingPruner)
+    trial.report(0.5, 1)
+    assert optuna.load_study(study_name="search", storage=url).trials[number].intermediate_values == {1: 0.5}
+
+
+@pytest.mark.parametrize(
+    "why, changes",
+    [
+        ("another sweeper", {"target": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"}),
+        ("no trial number", {"trial": None}),
+        ("a later repeat", {"repeat": 1}),
+        ("no pruner", {"pruner": {"name": "none"}}),
+    ],
+)
+def test_a_job_reports_to_no_trial(running_trial, why, changes):
+    url, number = running_trial
+    assert job_trial(sweeper_cfg(url, **{"trial": number, **changes})) is None, why
+
+
+def test_a_trial_the_job_cannot_open_is_one_line_naming_it(tmp_path):
+    with pytest.raises(RunFault) as fault:
+        job_trial(sweeper_cfg(f"sqlite:///{tmp_path / 'none.db'}", 7))
+    assert str(fault.value).startswith("hydra.sweeper.trial=7: cannot open trial 7 of study 'search'")
+
+
+@pytest.mark.parametrize(
+    "results, value",
+    [
+        ({"monitor": "val/loss", "val": {"loss": 0.25, "accuracy": 0.9}}, 0.25),
+        ({"monitor": "val/accuracy", "val": {"loss": 0.25, "accuracy": 0.9}}, 0.9),
+        ({"monitor": "val/accuracy", "val": {"loss": 0.25, "accuracy": None}}, None),
+        ({"monitor": "val/loss", "val": {"loss": float("nan")}}, None),
+        ({"monitor": "val/loss", "val": "damaged"}, None),
+        ({}, None),
+    ],
+)
+def test_the_objective_is_the_monitored_metric_of_the_tested_weights(results, value):
+    assert objective(results) == value

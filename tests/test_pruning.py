@@ -94,20 +94,45 @@ def test_a_real_optuna_trial_is_pruned_by_the_median_of_better_trials(cli, monke
     assert math.isclose(stored.intermediate_values[1], float(metrics_rows(outputs / "slow")[0]["val/loss"]))
 
 
-def test_a_sweep_lists_its_pruned_runs_in_the_manifest_and_the_comparison(cli, monkeypatch):
-    attach(monkeypatch, lambda hydra_cfg: FakeTrial(prune_at=1) if hydra_cfg.job.num == 1 else None)
-    result = cli("train", "-m", *TINY, *EPOCHS, "trainer.epochs=2", "optimizer.lr=0.5,0.05")
+# A search of 4 trials on synthetic data where the median pruner starts after 1 complete trial. The
+# learning rate's two values differ by far (0.5 learns, 0.002 hardly moves): with the seeded random
+# sampler, the 0.002 trials after the first complete one are worse than its epoch-1 loss and pruned.
+SEARCH = [
+    "-m",
+    "hydra/sweeper=optuna",
+    "hydra.sweeper.n_trials=4",
+    "hydra.sweeper.pruner.name=median",
+    "hydra.sweeper.pruner.n_startup_trials=1",
+    "hydra.sweeper.sampler.name=random",
+    "hydra.sweeper.sampler.seed=0",
+    *(o for o in TINY if not o.startswith("optimizer.lr=")),  # TINY's lr would pin the searched one
+    "data.train_size=256",
+    *EPOCHS,
+    "optimizer.lr=0.5,0.002",
+]
+
+
+def test_a_search_prunes_bad_trials_and_every_report_says_so(cli):
+    result = cli("train", *SEARCH)
     assert result.code == 0, result.err
     sweep = result.run_dirs()[0].parent
-    manifest = json.loads((sweep / "manifest.json").read_text())["runs"]
-    assert [(r["number"], r["status"], r["stop_reason"]) for r in manifest] == [
-        (0, "finished", "completed"),
-        (1, "pruned", "pruned"),
-    ]
-    assert "1/2 runs finished, 1 pruned" in result.out + result.err
+    manifest = {r["number"]: r for r in json.loads((sweep / "manifest.json").read_text())["runs"]}
+    pruned = [n for n, r in manifest.items() if r["status"] == "pruned"]
+    assert pruned and all(manifest[n]["stop_reason"] == "pruned" for n in pruned)
+    with open(sweep / "trials.csv") as f:
+        trials = {int(r["number"]): r for r in csv.DictReader(f)}
+    assert sorted(n for n, t in trials.items() if t["state"] == "PRUNED") == sorted(pruned)
+    complete = [t for t in trials.values() if t["state"] == "COMPLETE"]
+    assert complete and all(int(trials[n]["epochs_run"]) < int(complete[0]["epochs_run"]) for n in pruned)
+    for n in pruned:  # Optuna's value of a pruned trial: the last value it reported, its epoch's val/loss
+        assert math.isclose(float(trials[n]["value"]), float(metrics_rows(sweep / str(n))[-1]["val/loss"]))
+    assert "pruned by the search's pruner after epoch 1" in (sweep / str(pruned[0]) / "train.log").read_text()
+    out = result.out + result.err
+    assert f"runs finished, {len(pruned)} pruned" in out and "best trial" in out and "  runner train " in out
+
     compared = cli("compare", str(sweep), "--no-plots")
     assert compared.code == 0, compared.err
-    assert "## Pruned" in compared.out and "optimizer.lr=0.05" in compared.out.split("## Pruned")[1]
+    assert f"{len(pruned)} pruned" in compared.out and "## Pruned" in compared.out
 
 
 # ---------------------------------------------------------------- which trial a job reports to

@@ -1,5 +1,7 @@
 """The end-of-search report (runner/launch/trials_report.py): trials.csv/trials.md, the best trial as
-a `runner train` command, Optuna's plots, and Welch's test of the winner against the runner-up."""
+a `runner train` command, Optuna's plots, and Welch's test of the winner against the runner-up.
+The trials' folders here hold the few results.json entries the report reads; a search whose folders
+the real CLI made: tests/test_pruning.py."""
 
 import csv
 import json
@@ -10,9 +12,7 @@ import yaml
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from runner.launch.trial_link import objective
 from runner.launch.trials_report import write_trials_report
-from tests.conftest import TINY
 
 LR = FloatDistribution(1e-4, 1.0, log=True)
 L2 = FloatDistribution(1e-6, 1e-2, log=True)
@@ -137,22 +137,3 @@ def test_with_repeats_the_winner_is_tested_against_the_runner_up(study, tmp_path
     assert "over 3 and 3 repeats" in line
     assert "  runner train +experiment=search_lr_l2 data=synthetic optimizer.lr=0.1 regularization.l2=0.0001" in summary
     assert "| 0 (best) | 0.1 | 0.0001 | 0.2 | complete | 9 | 6.0 |" in (sweep / "trials.md").read_text()
-
-
-def test_the_report_reads_the_folders_real_runs_leave(cli, outputs, study):
-    """Trials run by the real CLI into <sweep>/<N>: epochs and wall time come from their results.json."""
-    sweep, fixed_args = outputs / "search", [*TINY, "early_stopping.monitor=val/loss"]  # minimised, as the study
-    for number, lr in enumerate((0.5, 0.005)):
-        result = cli(
-            "train", *fixed_args, "trainer.epochs=2", f"optimizer.lr={lr}", f"hydra.run.dir={sweep / str(number)}"
-        )
-        assert result.code == 0, result.err
-        results = json.loads((sweep / str(number) / "results.json").read_text())
-        add(study, number, lr, 1e-4, objective(results))
-    summary = write_trials_report(study, sweep, ["-m", *fixed_args, "hydra/sweeper=optuna"])
-    rows = read_csv(sweep / "trials.csv")
-    assert [r["epochs_run"] for r in rows] == ["2", "2"] and all(float(r["wall_time_s"]) > 0 for r in rows)
-    best = min(rows, key=lambda r: float(r["value"]))
-    assert f"best trial {best['number']}: val/loss" in summary
-    fixed = " ".join(o for o in fixed_args if not o.startswith("optimizer.lr="))  # TINY's lr gives way to the trial's
-    assert f"  runner train {fixed} optimizer.lr={best['optimizer.lr']} regularization.l2=0.0001" in summary

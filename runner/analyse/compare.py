@@ -212,14 +212,17 @@ def _signed_pp(x: float) -> str:
 
 
 def _n_cell(row: dict, group: Group) -> str:
-    """n, and how many diverged runs it holds (--include-diverged) or leaves out (the default)."""
+    """n, and how many diverged runs it holds (--include-diverged) or leaves out (the default);
+    how many of its runs a search pruned (pooled: shorter runs, see ## Pruned)."""
+    pruned = len(pruned_runs(group.runs))
+    also = f" (incl. {pruned} pruned)" if pruned else ""
     if not group.diverged:
-        return str(row["n"])
+        return f"{row['n']}{also}"
     left_out = len(group.diverged_left_out)
     return (
-        f"{row['n']} (+{left_out} diverged, left out)"
+        f"{row['n']}{also} (+{left_out} diverged, left out)"
         if left_out
-        else f"{row['n']} (incl. {len(group.diverged)} diverged)"
+        else f"{row['n']}{also} (incl. {len(group.diverged)} diverged)"
     )
 
 

@@ -199,8 +199,9 @@ def markdown(rows: List[TrialRow], names: List[str], monitor: str, ranked, summa
         lines.append(f"| {row.number}{mark} | {' | '.join(cells)} | {row.state.lower()} | {epochs} | {wall} |")
     lines += [
         "",
-        f"{monitor}: the trial's objective (with repeats, the mean over its runs). Epochs and wall time: what "
-        "its runs trained; a pruned trial stopped where the pruner judged it worse than the others at that epoch.",
+        f"{monitor}: the trial's objective (with repeats, the mean over its runs); a pruned trial's, the value "
+        "it reported at the epoch where the pruner judged it worse than the others and stopped it. "
+        "Epochs and wall time: what its runs trained.",
     ]
     lines += ["", "## Plots", "", *(f"![{name}]({name})" for name in plots), *skipped]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,9 @@ stops with stop_reason "pruned" when the trial's pruner says so, keeping a compl
 import csv
 import json
 import math
+import os
+import subprocess
+import sys
 
 import optuna
 import pytest
@@ -76,13 +79,7 @@ def test_a_run_is_not_pruned_after_its_last_epoch(cli, monkeypatch, outputs):
 
 def test_a_real_optuna_trial_is_pruned_by_the_median_of_better_trials(cli, monkeypatch, outputs, tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    study = optuna.create_study(study_name="search", storage=url, direction="minimize")
-    for _ in range(2):  # two finished trials whose validation loss was 0.01 at every epoch
-        done = study.ask()
-        for epoch in range(1, 5):
-            done.report(0.01, epoch)
-        study.tell(done, 0.01)
-    number = study.ask().number
+    number = study_with_two_good_trials(url)
     hydra_cfg = sweeper_cfg(url, number, pruner={"name": "median", "n_startup_trials": 1})
     attach(monkeypatch, lambda _: job_trial(hydra_cfg))
     result = cli("train", *TINY, *EPOCHS, "optimizer.lr=0.001", f"hydra.run.dir={outputs / 'slow'}")
@@ -133,6 +130,37 @@ def test_a_search_prunes_bad_trials_and_every_report_says_so(cli):
     compared = cli("compare", str(sweep), "--no-plots")
     assert compared.code == 0, compared.err
     assert f"{len(pruned)} pruned" in compared.out and "## Pruned" in compared.out
+
+
+def study_with_two_good_trials(url):
+    """A study whose two complete trials had val/loss 0.01 at each of 4 epochs; returns the number of a live third."""
+    study = optuna.create_study(study_name="search", storage=url, direction="minimize")
+    for _ in range(2):
+        done = study.ask()
+        for epoch in range(1, 5):
+            done.report(0.01, epoch)
+        study.tell(done, 0.01)
+    return study.ask().number
+
+
+@pytest.mark.slow
+def test_under_ddp_rank_0_reports_and_both_ranks_stop_at_the_pruned_epoch(outputs):
+    """torchrun, 2 CPU ranks, with the job overrides the sweeper gives a trial's job (~30 s on 2 cores)."""
+    outputs.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{outputs / 'study.db'}"  # a study file must lie inside the outputs folder (the policy)
+    number = study_with_two_good_trials(url)
+    sweeper = ["hydra/sweeper=optuna", f"hydra.sweeper.storage={url}", f"hydra.sweeper.trial={number}"]
+    sweeper += ["hydra.sweeper.pruner.name=median", "hydra.sweeper.pruner.n_startup_trials=1"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "runner"]
+    run_dir = outputs / "ddp"
+    args = [*TINY, *EPOCHS, "optimizer.lr=0.001", "trainer.strategy=ddp", *sweeper, f"hydra.run.dir={run_dir}"]
+    env = {**os.environ, "RUNNER_OUTPUTS": str(outputs)}
+    proc = subprocess.run([*command, "train", *args], capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert (results["world_size"], results["stop_reason"], results["epochs_run"]) == (2, "pruned", 1)
+    stored = optuna.load_study(study_name="search", storage=url).trials[number]
+    assert list(stored.intermediate_values) == [1]  # one report of epoch 1: rank 0's
 
 
 # ---------------------------------------------------------------- which trial a job reports to

@@ -33,7 +33,7 @@ class PrunerConf:
     min_resource: Optional[int] = None  # epochs before the first rung
     reduction_factor: Optional[int] = None  # asha 4, hyperband 3
     min_early_stopping_rate: int = 0  # asha
-    max_resource: Optional[int] = None  # hyperband; null: trainer.epochs
+    max_resource: Optional[int] = None  # hyperband; null: Optuna's auto (the first finished trial's epochs)
 
 
 @dataclass

@@ -13,12 +13,11 @@ import shlex
 from pathlib import Path
 from typing import Any, List, Optional
 
-from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from runner.errors import ConfigError
+from runner.errors import ConfigError, RunFault
 from runner.launch import optuna_trials, optuna_workers, search_settings, search_space
-from runner.launch.optuna_study import open_storage, storage_url
+from runner.launch.optuna_study import is_rdb, open_storage, storage_url
 from runner.record.run_folders import read_run
 
 log = logging.getLogger("runner")
@@ -43,7 +42,7 @@ class Search:
             space = search_space.build(OmegaConf.to_container(self.conf.params), self.arguments)
             search_settings.check_settings(self.conf, self.config)
         except ConfigError as err:
-            raise HydraException(str(err)) from None
+            raise RunFault(str(err), 2) from None
         self.space, self.distributions = space, space.distributions()
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
@@ -63,24 +62,27 @@ class Search:
         import optuna
 
         url = storage_url(self.conf.storage, self.sweep_dir)
+        if not is_rdb(url):  # a journal file: its folder may not exist yet
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
         try:
             storage = open_storage(url)
         except Exception as err:  # noqa: BLE001 (a server that does not answer, a driver not installed)
-            raise HydraException(f"hydra.sweeper.storage: cannot open '{url}': {_first_line(err)}") from None
+            raise RunFault(f"hydra.sweeper.storage: cannot open '{url}': {_first_line(err)}", 2) from None
         grid = self.space.grid() if self.conf.sampler.name == "grid" else None
         direction = search_settings.direction_of(self.conf, self.config)
         study = optuna.create_study(
             study_name=self.conf.study_name,
             storage=storage,
             sampler=search_settings.make_sampler(self.conf.sampler, grid),
-            pruner=search_settings.make_pruner(self.conf.pruner, OmegaConf.select(self.config, "trainer.epochs")),
+            pruner=search_settings.make_pruner(self.conf.pruner),
             direction=direction,
             load_if_exists=True,
         )
         if study.direction.name.lower() != direction:
-            raise HydraException(
+            raise RunFault(
                 f"hydra.sweeper.direction: the study '{self.conf.study_name}' in {url} was made to "
-                f"{study.direction.name.lower()}, not {direction}; use another hydra.sweeper.study_name or sweep folder"
+                f"{study.direction.name.lower()}, not {direction}; use another hydra.sweeper.study_name or sweep folder",
+                2,
             )
         self.n_trials = self.conf.n_trials
         if grid is not None:
@@ -165,19 +167,19 @@ class Search:
         kinds = [o["outcome"] for o in outcomes]
         if "stopped" in kinds:
             trial.set_user_attr(optuna_trials.REQUEUED, True)
-            self.study.tell(trial, state=TrialState.FAIL)
+            _tell(self.study, trial, state=TrialState.FAIL)
             self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
             return False
         if kinds[0] == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
+            _tell(self.study, trial, state=TrialState.PRUNED)
         elif all(k == "value" for k in kinds):
-            self.study.tell(trial, sum(o["value"] for o in outcomes) / len(outcomes))
+            _tell(self.study, trial, sum(o["value"] for o in outcomes) / len(outcomes))
         else:
-            self.study.tell(trial, state=TrialState.FAIL)
+            _tell(self.study, trial, state=TrialState.FAIL)
         self.fails = self.fails + 1 if "error" in kinds else 0
         if self.fails >= FAILS_IN_A_ROW:
             error = next(o["error"] for o in outcomes if o["outcome"] == "error")
-            raise HydraException(f"optuna: {FAILS_IN_A_ROW} trials in a row failed; the last: {_first_line(error)}")
+            raise RunFault(f"optuna: {FAILS_IN_A_ROW} trials in a row failed; the last: {_first_line(error)}", 1)
         return True
 
     # ---------------------------------------------------------------- the end
@@ -205,6 +207,16 @@ class Search:
         if write_trials_report is not None:
             return write_trials_report(self.study, self.sweep_dir, self.space.fixed)
         return best_line(self.study, self.space.fixed)
+
+
+def _tell(study: Any, trial: Any, *args, **kwargs) -> None:
+    """study.tell; the grid sampler calls study.stop() once its last point is told, which Optuna
+    allows only inside study.optimize: the trial is stored by then, and the loop stops on its own."""
+    try:
+        study.tell(trial, *args, **kwargs)
+    except RuntimeError as err:
+        if "Study.stop" not in str(err):
+            raise
 
 
 def best_line(study: Any, fixed: List[str]) -> str:

@@ -113,7 +113,17 @@ def _check_search(base: DictConfig, overrides, fixed, search, config_dir) -> Non
     validate_point(base, fixed, multirun=True)
 
     def check_point(point, where):
-        _compose_and_validate([*search, *point], point, where)
+        key, _, text = point[-1].partition("=")
+        if _is_group(key) or key.startswith(("+", "~")):  # another config file: compose it
+            return _compose_and_validate([*search, *point], point, where)
+        value = OverridesParser.create().parse_overrides([point[-1]])[0].value()
+        cfg = base.copy()  # one key set on the composed config: what composing the point gives, 5x faster
+        try:
+            with read_write(cfg), open_dict(cfg):
+                OmegaConf.update(cfg, key, value, merge=True)
+        except OmegaConfBaseException as err:
+            raise PreflightError(_prefix(where) + _omegaconf_message(err)) from None
+        validate_point(cfg, point, where, multirun=True)
 
     try:
         check_search(base, overrides, check_point)

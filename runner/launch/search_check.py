@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from runner.errors import ConfigError
 from runner.launch import search_settings, search_space
+from runner.launch.optuna_study import is_rdb, open_storage
 
 _MISSING = object()
 
@@ -24,6 +25,7 @@ def check_search(base: DictConfig, overrides: List[str], check_point: Callable[[
     for dim in space.dimensions.values():
         _key_exists(base, dim.key, dim.where)
     search_settings.check_settings(sweeper, base)
+    _server_answers(sweeper.get("storage"))
     if sweeper.sampler.name == "grid":
         space.grid()  # an interval has no grid points: refused, naming its key
     hydra_part = [o for o in overrides if o.startswith("hydra")]
@@ -31,6 +33,19 @@ def check_search(base: DictConfig, overrides: List[str], check_point: Callable[[
         for value in dim.bounds_as_values():
             line = f"{dim.key}={_text(value)}"
             check_point([*space.fixed, *hydra_part, line], f"the search space's value {line} ({dim.where})")
+
+
+def _server_answers(storage) -> None:
+    """A postgresql/mysql storage is opened now: a server that does not answer, or a driver that
+    is not installed, is said before the first trial rather than after the sweep has begun."""
+    url = str(storage or "")
+    if not is_rdb(url) or url.startswith("sqlite"):
+        return
+    try:
+        open_storage(url)
+    except Exception as err:  # noqa: BLE001 (sqlalchemy's, the driver's: any of them means "cannot use it")
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError("hydra.sweeper.storage", f"cannot open '{url}': {first[:300]}") from None
 
 
 def _key_exists(cfg: DictConfig, key: str, where: str) -> None:

@@ -109,7 +109,9 @@ def make_sampler(sampler: DictConfig, grid: Optional[dict]) -> Any:
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def make_pruner(pruner: DictConfig, epochs: Optional[int]) -> Any:
+def make_pruner(pruner: DictConfig) -> Any:
+    """The sweep's pruner; each job makes the same one from the same config (runner/launch/trial_link.py),
+    since the job's study object is the one that decides should_prune()."""
     import optuna
 
     if pruner.name == "median":
@@ -127,7 +129,7 @@ def make_pruner(pruner: DictConfig, epochs: Optional[int]) -> Any:
     if pruner.name == "hyperband":
         return optuna.pruners.HyperbandPruner(
             min_resource=pruner.min_resource or 1,
-            max_resource=pruner.max_resource or epochs or "auto",
+            max_resource=pruner.max_resource or "auto",
             reduction_factor=pruner.reduction_factor or 3,
         )
     return optuna.pruners.NopPruner()

@@ -87,7 +87,7 @@ def build(params: Optional[Mapping[str, Any]], arguments: List[str]) -> SearchSp
     dimensions: Dict[str, Dimension] = {}
     fixed: List[str] = []
     pinned: Dict[str, str] = {}
-    for key, value in (params or {}).items():
+    for key, value in _flat(params or {}).items():
         where = f"{PARAMS_KEY}.{key}"
         if key in plain_keys:
             pinned[key] = next(o.input_line.split("=", 1)[1] for o in given if o.key_or_group == key)
@@ -109,6 +109,18 @@ def build(params: Optional[Mapping[str, Any]], arguments: List[str]) -> SearchSp
             "nothing to search: give keys to search, e.g. hydra.sweeper.params.optimizer.lr='tag(log, interval(1e-4, 1e-1))'",
         )
     return SearchSpace(dimensions, fixed, pinned)
+
+
+def _flat(params: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """`optimizer.lr: ...` as an experiment file writes it, or {optimizer: {lr: ...}} as the command
+    line's hydra.sweeper.params.optimizer.lr=... makes it: {"optimizer.lr": ...} either way."""
+    out: Dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _text(value: Any) -> str:

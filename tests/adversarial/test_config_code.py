@@ -187,14 +187,15 @@ def test_slurm_shell_lines_cannot_come_from_a_config(cli, override, key):
     refused(cli("train", "-m", *TINY, "hydra/launcher=slurm", override), key)
 
 
-def test_optuna_storage_stays_in_the_outputs_folder(cli):
+@pytest.mark.parametrize("storage", ["sqlite:////tmp/x.db", "/tmp/x.journal", "outputs/../../x.journal"])
+def test_optuna_storage_stays_in_the_outputs_folder(cli, storage):
     refused(
         cli(
             "train",
             "-m",
             *TINY,
             "hydra/sweeper=optuna",
-            "hydra.sweeper.storage=sqlite:////tmp/x.db",
+            f"hydra.sweeper.storage={storage}",
             "optimizer.lr=interval(0.1,1)",
         ),
         "hydra.sweeper.storage",

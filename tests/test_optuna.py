@@ -179,3 +179,13 @@ def test_n_jobs_starts_workers_that_pull_trials_as_they_go(cli, outputs):
     trials = study_of(sweep_of(result)).trials
     assert [t.state.name for t in trials] == ["COMPLETE"] * 8
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # the helper process joined in
+
+
+@pytest.mark.slow
+def test_a_folder_holding_runs_the_study_did_not_make_is_refused(cli, outputs):
+    sweep = outputs / "sweeps" / "mine"
+    grid = cli("train", "-m", *FAST, "trainer.epochs=1", "seed=0", f"hydra.sweep.dir={sweep}")
+    assert grid.code == 0, grid.err
+    result = cli("train", *SEARCH, "hydra.sweeper.n_trials=1", f"hydra.sweep.dir={sweep}")
+    assert result.code == 2 and "did not make" in result.err and "hydra.sweep.dir" in result.err
+    assert [r.name for r in result.run_dirs()] == ["0"]  # the sweep's run, untouched

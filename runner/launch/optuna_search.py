@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from runner.errors import ConfigError, RunFault
 from runner.launch import optuna_trials, optuna_workers, search_settings, search_space
 from runner.launch.optuna_study import is_rdb, open_storage, storage_url
-from runner.record.run_folders import read_run
+from runner.record.run_folders import folders_holding_runs, read_run
 
 log = logging.getLogger("runner")
 FAILS_IN_A_ROW = 3  # a job that raises every time (a bug, no memory) ends the search, not n_trials attempts
@@ -47,6 +47,7 @@ class Search:
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self.study, self.storage = self.open_study()
+        self.refuse_strangers()
         with optuna_trials.working(self.sweep_dir) as me:
             self.me = me
             helpers = optuna_workers.start(self.config, self.conf.n_jobs) if not self.batched else []
@@ -88,6 +89,22 @@ class Search:
         if grid is not None:
             self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
         return study, storage
+
+    def refuse_strangers(self) -> None:
+        """Numbered folders holding runs that the study has not reached yet (another study's, or a
+        grid sweep's): trial N would train over them."""
+        known = len(self.study.get_trials(deepcopy=False))
+        strangers = [
+            p.name
+            for p in sorted(self.sweep_dir.iterdir(), key=lambda p: p.name)
+            if p.name.isdigit() and int(p.name) >= known and folders_holding_runs(p)
+        ]
+        if strangers:
+            raise RunFault(
+                f"{self.sweep_dir} holds runs in {', '.join(strangers[:3])} that study '{self.conf.study_name}' "
+                f"({known} trials) did not make: delete them, or choose another hydra.sweep.dir",
+                2,
+            )
 
     # ---------------------------------------------------------------- the loop
 

@@ -39,7 +39,6 @@ def no_runs(outputs) -> bool:
             ["optimizer.lr=interval(0.1,1)", "hydra.sweeper.pruner.name=meadian"],
             ["hydra.sweeper.pruner.name", "median"],
         ),
-        (["optimizer.lr=interval(0.1,1)", "hydra.sweeper.direction=down"], ["hydra.sweeper.direction"]),
         (["optimizer.lr=interval(0.1,1)", "hydra.sweeper.sampler.name=grid"], ["optimizer.lr", "grid"]),
         (
             ["optimizer.lr=interval(0.1,1)", "hydra.sweeper.pruner.name=median", "early_stopping.monitor=train/loss"],
@@ -50,7 +49,6 @@ def no_runs(outputs) -> bool:
             ["hydra.sweeper.pruner.name", "trainer.epochs=1"],
         ),
         (["optimizer.lr=interval(0.1,1)", "hydra.sweeper.pruner.patience=3"], ["hydra.sweeper.pruner.patience"]),
-        (["optimizer.lr=interval(0.1,1)", "hydra.sweeper.repeats=0"], ["hydra.sweeper.repeats"]),
         (["hydra.sweeper.n_trials=3"], ["hydra.sweeper.params", "nothing to search"]),
     ],
     ids=[
@@ -63,12 +61,10 @@ def no_runs(outputs) -> bool:
         "negative-learning-rate-choice",
         "unknown-sampler",
         "unknown-pruner",
-        "unknown-direction",
         "grid-over-an-interval",
         "pruner-without-validation-metric",
         "pruner-with-one-epoch",
         "unknown-pruner-key",
-        "no-repeats",
         "empty-space",
     ],
 )
@@ -83,9 +79,8 @@ def test_a_search_that_cannot_run_is_refused_before_its_first_trial(cli, outputs
         ("postgresql://nobody@127.0.0.1:1/study", ["hydra.sweeper.storage", "cannot open"]),
         ("redis://127.0.0.1/0", ["hydra.sweeper.storage", "redis://"]),
         ("/tmp/elsewhere/study.journal", ["hydra.sweeper.storage", "inside the outputs folder"]),
-        ("sqlite:////tmp/elsewhere/study.db", ["hydra.sweeper.storage", "inside the outputs folder"]),
     ],
-    ids=["unreachable-server", "unsupported-scheme", "journal-outside-outputs", "sqlite-outside-outputs"],
+    ids=["unreachable-server", "unsupported-scheme", "journal-outside-outputs"],
 )
 def test_a_storage_the_search_cannot_use_is_refused(cli, outputs, storage, words):
     refused(cli(*SEARCH, "optimizer.lr=interval(0.1,1)", f"hydra.sweeper.storage={storage}"), *words)

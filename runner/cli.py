@@ -2,7 +2,8 @@
 
 import os
 import sys
-from typing import List
+from dataclasses import dataclass
+from typing import Any, List
 
 USAGE = """usage: runner <command> [args...]
 
@@ -91,6 +92,44 @@ def train(args) -> int:
 
         print(train_help())  # Hydra's rendering of the same text takes 20 s and more: runner/launch/train_help.py
         return 0
+    try:
+        launch = prepare_train(args)
+    except TrainRefused as refused:
+        print(f"runner: {refused}", file=sys.stderr)
+        return refused.code
+    if launch.by_hydra:
+        return _hydra_app(launch.args)
+    from runner.launch.app import run_one, run_sweep
+
+    if launch.multirun:
+        run_sweep(launch.overrides, launch.sweep_dir)
+    else:
+        run_one(launch.config)  # the config checked above: composed once
+    return 0
+
+
+class TrainRefused(Exception):
+    """A command line refused before anything runs: str() is the line after `runner: `."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class TrainLaunch:
+    """What `runner train` (and runner.train/sweep from Python) launch after the checks."""
+
+    args: List[str]  # the arguments as Hydra gets them
+    overrides: List[str]
+    multirun: bool
+    config: Any = None  # the first (for a single run: the) composed and checked config
+    sweep_dir: Any = None  # a sweep folder to lock for the whole sweep (see _chosen_sweep_dir)
+    by_hydra: bool = False  # Hydra's own flags (--cfg, --info, -cn, ...): @hydra.main answers
+
+
+def prepare_train(args) -> TrainLaunch:
+    """Every check of `runner train ARGS` before anything runs; TrainRefused names what is wrong."""
     multirun = any(a in ("-m", "--multirun") for a in args)
     asks_info = any(a in HYDRA_INFO_FLAGS or a.startswith("--info") for a in args)
     if not asks_info:
@@ -102,9 +141,9 @@ def train(args) -> int:
     try:
         args = expand_resume_folder(args, multirun)  # trainer.resume=<run dir>
     except ResumeFolderError as err:
-        return _config_error(err)
+        raise TrainRefused(f"config error: {err}") from None
     if asks_info:
-        return _hydra_app(args)  # Hydra prints help, the config or its info; nothing runs
+        return TrainLaunch(args, hydra_overrides_of(args), multirun, by_hydra=True)  # nothing runs
     from runner.fit import distributed  # under torchrun (trainer.strategy=ddp): rank 0 alone writes the run folder
     from runner.launch.preflight import PreflightError, check
 
@@ -113,33 +152,25 @@ def train(args) -> int:
     try:
         configs = check(overrides, multirun=multirun, keep_hydra=True, config_dir=flag_value(args, CONFIG_DIR_FLAGS))
     except PreflightError as err:
-        return _config_error(err)
+        raise TrainRefused(f"config error: {err}") from None
     problem = distributed.launch_problem(configs[0].trainer.strategy, multirun)
     if problem:
-        return _config_error(problem)
+        raise TrainRefused(f"config error: {problem}")
     problem = _folder_problem(configs[0], multirun)
     if problem:
-        print(f"runner: {problem}", file=sys.stderr)
-        return 2
+        raise TrainRefused(problem)
+    sweep_dir = None
     if multirun:
         from runner.launch.resumable_sweep import ResumableSweepError
 
         try:
             chosen = _search_sweep_dir(overrides, configs[0]) or _resumable_sweep_dir(overrides)
         except ResumableSweepError as err:
-            print(f"runner: {err}", file=sys.stderr)
-            return 2
+            raise TrainRefused(str(err)) from None
         sweep_dir = _chosen_sweep_dir(overrides, configs[0])
         args, overrides = [*args, *chosen], [*overrides, *chosen]
-    if not _plain_command(args, configs[0]):
-        return _hydra_app(args)
-    from runner.launch.app import run_one, run_sweep
-
-    if multirun:
-        run_sweep(overrides, sweep_dir)
-    else:
-        run_one(configs[0])  # the config checked above: composed once
-    return 0
+    by_hydra = not _plain_command(args, configs[0])
+    return TrainLaunch(args, overrides, multirun, configs[0], sweep_dir, by_hydra)
 
 
 def _models_for_data(args, overrides, config_dir):

@@ -547,46 +547,74 @@ def output_folder(paths: Sequence[Path]) -> Path:
     return common.parent if is_run_folder(common) else common
 
 
-def main(argv) -> int:
-    args = parse_args(argv)
-    for path in args.paths:
-        if not path.is_dir():
-            print(f"runner compare: no such folder: {path}", file=sys.stderr)
-            return 2
-    folders = [run for path in args.paths for run in find_runs(path)]
+class CompareError(ValueError):
+    """str() is the line after `runner compare: `."""
+
+
+@dataclass
+class Comparison:
+    """What `runner compare` writes and prints, as values (runner.compare returns it)."""
+
+    rows: List[dict]  # the table: one row per group (keys starting with "_" are internal)
+    groups: List[Group]
+    runs: List[Run]
+    report: str  # comparison.md
+    plots: "Drawn"
+    out: Path
+
+
+def compare_folders(
+    paths: Sequence[Path], sort: str = "test_acc", descending=None, pool=(), include_diverged=False,
+    out: Optional[Path] = None, plots: bool = True, problems: Optional[List[str]] = None,
+) -> Comparison:  # fmt: skip
+    """The comparison of every run under `paths`, written to `out` (comparison.md, .csv, plots).
+    CompareError for a folder that is not there or holds no runs, or an unknown sort column."""
+    for path in paths:
+        if not Path(path).is_dir():
+            raise CompareError(f"no such folder: {path}")
+    folders = [run for path in paths for run in find_runs(Path(path))]
     if not folders:
-        names = ", ".join(str(p) for p in args.paths)
-        print(
-            f"runner compare: no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)",
-            file=sys.stderr,
-        )
-        return 2
+        names = ", ".join(str(p) for p in paths)
+        raise CompareError(f"no run folders under {names} (a run folder holds .hydra/overrides.yaml or results.json)")
     runs = read_runs(dict.fromkeys(folders))  # a folder given twice counts once
     leave_out_corrupt(runs)
-    for problem in (p for r in runs for p in r.problems):
-        print(f"runner compare: {problem}", file=sys.stderr)
-
+    if problems is not None:
+        problems.extend(p for r in runs for p in r.problems)
     finished = [r for r in runs if r.status == "finished"]
-    pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in args.pool)]))
-    groups = group_runs(finished, pooled, args.include_diverged)
+    pooled = list(dict.fromkeys([*POOLED, *(key.lstrip("+") for key in pool)]))
+    groups = group_runs(finished, pooled, include_diverged)
     rows = table_rows(groups)
     columns = (
         [c for c in rows[0] if not c.startswith("_")] if rows else ["group", *METRIC_COLUMNS, *AGAINST_BEST_COLUMNS]
     )
     try:
-        rows = sort_rows(rows, resolve_column(args.sort, columns), args.descending)
+        rows = sort_rows(rows, resolve_column(sort, columns), descending)
     except ValueError as err:
-        print(f"runner compare: {err}", file=sys.stderr)
-        return 2
-
-    out = args.out or output_folder(args.paths)
+        raise CompareError(str(err)) from None
+    out = Path(out) if out else output_folder([Path(p) for p in paths])
     out.mkdir(parents=True, exist_ok=True)
-    plots = draw_plots(groups, out, pooled) if groups and not args.no_plots else Drawn()
-    report = markdown(rows, groups, runs, args.paths, plots, pooled)
+    drawn = draw_plots(groups, out, pooled) if groups and plots else Drawn()
+    report = markdown(rows, groups, runs, [Path(p) for p in paths], drawn, pooled)
     (out / "comparison.md").write_text(report)
     write_csv(rows, out / "comparison.csv")
-    print(report)
-    if not finished:
+    return Comparison(rows, groups, runs, report, drawn, out)
+
+
+def main(argv) -> int:
+    args = parse_args(argv)
+    problems: List[str] = []
+    try:
+        result = compare_folders(
+            args.paths, args.sort, args.descending, args.pool, args.include_diverged, args.out,
+            not args.no_plots, problems,
+        )  # fmt: skip
+    except CompareError as err:
+        print(f"runner compare: {err}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"runner compare: {problem}", file=sys.stderr)
+    print(result.report)
+    if not any(r.status == "finished" for r in result.runs):
         print("runner compare: no finished runs yet", file=sys.stderr)
-    print(f"wrote {out / 'comparison.md'}, comparison.csv" + "".join(f", {p}" for p in plots.files))
+    print(f"wrote {result.out / 'comparison.md'}, comparison.csv" + "".join(f", {p}" for p in result.plots.files))
     return 0

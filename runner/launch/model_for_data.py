@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep
+from hydra.errors import HydraException
 
 from runner.launch import yaml_guard
 from runner.paths import CONF_DIR
@@ -30,7 +31,10 @@ NOTE = (
 
 def for_sentences(overrides: List[str], config_dir: Optional[str] = None) -> Tuple[List[str], Optional[str]]:
     """(overrides with the model choice read for sentence data, the line to print) or (overrides, None)."""
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return list(overrides), None  # the preflight names the override that does not parse
     data = _choice(parsed, "data")
     experiment = _choice(parsed, "experiment")
     chosen = _experiment_choices(experiment, config_dir) if isinstance(experiment, str) else {}

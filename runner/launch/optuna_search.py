@@ -50,11 +50,8 @@ class Search:
         self.refuse_strangers()
         with optuna_trials.working(self.sweep_dir) as me:
             self.me = me
-            helpers = optuna_workers.start(self.config, self.conf.n_jobs) if not self.batched else []
-            try:
+            with optuna_workers.helping(self.config, self.conf.n_jobs if not self.batched else 1):
                 self.loop()
-            finally:
-                optuna_workers.wait(helpers)
         if not optuna_workers.is_helper():
             self.finish()
         return []

@@ -6,10 +6,11 @@ as N SLURM worker jobs running one command (docs/tuning.md).
 Threads, as the joblib launcher sets them: unless trainer.threads is given, each worker's torch
 uses max(1, cpu_count // k) threads (OMP_NUM_THREADS for the helpers, set_num_threads here)."""
 
+import contextlib
 import os
 import subprocess
 import sys
-from typing import List
+from typing import Iterator, List
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -35,17 +36,30 @@ def threads_per_worker(config: DictConfig, workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def start(config: DictConfig, n_jobs: int) -> List[subprocess.Popen]:
+@contextlib.contextmanager
+def helping(config: DictConfig, n_jobs: int) -> Iterator[List[subprocess.Popen]]:
+    """The helpers, running for the block; at its end, waited for (and this process's torch
+    threads put back: a test or a notebook calling `runner train` goes on with its own)."""
     if n_jobs <= 1 or is_helper():
-        return []
-    threads = threads_per_worker(config, n_jobs)
+        yield []
+        return
+    import torch
+
+    threads, before = threads_per_worker(config, n_jobs), torch.get_num_threads()
     env = {**os.environ, HELPER_ENV: "1"}
     if threads:
-        import torch
-
         torch.set_num_threads(threads)
         env.update({name: str(threads) for name in THREAD_VARIABLES})
-    return [subprocess.Popen(command(config), env=env) for _ in range(n_jobs - 1)]
+    helpers = [subprocess.Popen(command(config), env=env) for _ in range(n_jobs - 1)]
+    try:
+        yield helpers
+    except BaseException:  # this worker failed or was stopped: the helpers stop too (SIGTERM: their trial is requeued)
+        for helper in helpers:
+            helper.terminate()
+        raise
+    finally:
+        wait(helpers)
+        torch.set_num_threads(before)
 
 
 def wait(helpers: List[subprocess.Popen]) -> None:

@@ -7,7 +7,9 @@
     record    2   run folders, checkpoints, logs
     config    1   schemas, validation, refusal policy
     bottom    0   errors.py, paths.py, registry.py, io.py
-runner/cli.py (and __main__.py) stand above them all."""
+runner/cli.py (and __main__.py), runner/api/ (runner.train, sweep, load, compare: the same launch
+from Python) and the package's front door (runner/__init__.py, which hands out runner.api's names
+on first use) stand above them all."""
 
 import ast
 import subprocess
@@ -16,7 +18,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 FLOORS = {"config": 1, "record": 2, "build": 3, "fit": 4, "analyse": 5, "launch": 6}
-TOP = {"cli", "__main__"}
+TOP = {"cli", "__main__", "api", "__init__"}  # __init__: runner/__init__.py itself
 # Imports that still climb, each with the reason; issue #20 removes them one by one. The test
 # fails on a climb missing from this table, and on an entry that no longer climbs (so the
 # table only shrinks).

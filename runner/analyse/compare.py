@@ -564,7 +564,7 @@ class Comparison:
 
 
 def compare_folders(
-    paths: Sequence[Path], sort: str = "test_acc", descending=None, pool=(), include_diverged=False,
+    paths: Sequence[Path], sort: str = "test_acc_mean", descending=None, pool=(), include_diverged=False,
     out: Optional[Path] = None, plots: bool = True, problems: Optional[List[str]] = None,
 ) -> Comparison:  # fmt: skip
     """The comparison of every run under `paths`, written to `out` (comparison.md, .csv, plots).

@@ -315,6 +315,7 @@ ENDINGS = {
     "diverged": "the training loss diverged",
     "interrupted": "interrupted (Ctrl-C): not finished",
     "preempted": "preempted: not finished",
+    "pruned": "a search's pruner stopped this trial (a shorter run, finished)",
 }
 
 

@@ -211,7 +211,8 @@ class Search:
         text = self.report()
         if text:
             print(text, flush=True)
-        print(f"runner: the study in {storage_url(self.conf.storage, self.sweep_dir)}", flush=True)
+        url = storage_url(self.conf.storage, self.sweep_dir)
+        print(f"runner: the study is in {url} (in a browser: optuna-dashboard {url})", flush=True)
 
     def report(self) -> Optional[str]:
         try:

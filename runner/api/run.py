@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
+from runner.config.metric_names import TRAIN_LOSS, VAL_LOSS
 from runner.record.run_folder import RunFolder
 from runner.record.run_folders import is_run_folder, read_run
 
-DEFAULT_CURVES = ("train/loss", "val/loss")
+DEFAULT_CURVES = (TRAIN_LOSS, VAL_LOSS)
 
 
 @dataclass(frozen=True)

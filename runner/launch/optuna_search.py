@@ -245,17 +245,10 @@ def best_line(study: Any, fixed: List[str]) -> str:
 
 
 def objective(results: dict) -> Optional[float]:
-    """The job side's objective (runner/launch/trial_link.py) where it exists; else the
-    monitored metric of the tested weights, `val/loss` -> results["val"]["loss"]."""
-    try:
-        from runner.launch.trial_link import objective as job_objective
-    except ImportError:
-        job_objective = None
-    if job_objective is not None:
-        return job_objective(results)
-    split, _, metric = str(results.get("monitor", "val/loss")).partition("/")
-    value = (results.get(split) or {}).get(metric)
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+    """The trial's value: the monitored metric of the tested weights (runner/launch/trial_link.py)."""
+    from runner.launch.trial_link import objective as job_objective
+
+    return job_objective(results)
 
 
 def _value(value: Any) -> str:

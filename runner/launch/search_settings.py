@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner.config.metric_names import higher_is_better
+from runner.config.metric_names import VAL_LOSS, higher_is_better
 from runner.errors import ConfigError
 from runner.launch.optuna_study import is_rdb
 
@@ -29,7 +29,7 @@ def direction_of(sweeper: DictConfig, cfg: DictConfig) -> str:
     """hydra.sweeper.direction, or what early_stopping.monitor says (accuracy up, loss down)."""
     if sweeper.get("direction") is not None:
         return str(sweeper.direction)
-    monitor = OmegaConf.select(cfg, "early_stopping.monitor", default="val/loss")
+    monitor = OmegaConf.select(cfg, "early_stopping.monitor", default=VAL_LOSS)
     return "maximize" if higher_is_better(str(monitor)) else "minimize"
 
 

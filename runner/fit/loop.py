@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 import torch
 import yaml
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in Jupyter (runner.train from a notebook), text in a terminal
 
 from runner.build.assemble import Parts, assemble
 from runner.build.data import Split, batches

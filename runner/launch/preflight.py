@@ -219,7 +219,7 @@ def sweep_progress(points: List[List[str]], quiet_below: int = 50):
     if len(points) < quiet_below:
         yield from enumerate(points)
         return
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     started = time.perf_counter()
     bar = None

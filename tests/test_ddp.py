@@ -99,6 +99,7 @@ def test_shards_cover_the_epoch_in_equal_steps(monkeypatch, n):
     assert torch.equal(torch.stack(shards, 1).flatten()[:n], order)
 
 
+@pytest.mark.slow  # two torchrun processes, ~15 s
 def test_a_word_language_model_under_ddp_reports_the_whole_splits_perplexity(outputs, tmp_path):
     """Perplexity is e^(loss), not a mean over examples: the ranks' perplexities averaged would
     overstate it; the reduced loss's exponential is the whole split's."""

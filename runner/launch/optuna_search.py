@@ -149,7 +149,7 @@ class Search:
         return f"{trial.number}/repeat{repeat}" if self.conf.repeats > 1 else str(trial.number)
 
     def job_overrides(self, trial: Any, repeat: int) -> List[str]:
-        params = [f"{key}={_value(value)}" for key, value in trial.params.items()]
+        params = [f"{key}={search_space.value_text(value)}" for key, value in trial.params.items()]
         own = [f"hydra.sweeper.trial={trial.number}", f"hydra.sweeper.repeat={repeat}"]
         own.append(f"hydra.sweep.subdir={self.folder(trial, repeat)}")
         if self.conf.repeats > 1 and self.conf.repeat_over == "cv_fold":
@@ -240,7 +240,7 @@ def best_line(study: Any, fixed: List[str]) -> str:
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return "runner: no trial completed"
     best = study.best_trial
-    params = [f"{k}={_value(v)}" for k, v in best.params.items()]
+    params = [f"{k}={search_space.value_text(v)}" for k, v in best.params.items()]
     return f"runner: best trial {best.number} ({best.value:.6g}): runner train {shlex.join([*fixed, *params])}"
 
 
@@ -249,19 +249,6 @@ def objective(results: dict) -> Optional[float]:
     from runner.launch.trial_link import objective as job_objective
 
     return job_objective(results)
-
-
-def _value(value: Any) -> str:
-    """A parameter as override text Hydra reads back as the same value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str) and not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return str(value)
 
 
 def _first_line(err: BaseException) -> str:

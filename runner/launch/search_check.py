@@ -31,7 +31,7 @@ def check_search(base: DictConfig, overrides: List[str], check_point: Callable[[
     hydra_part = [o for o in overrides if o.startswith("hydra")]
     for dim in space.dimensions.values():
         for value in dim.bounds_as_values():
-            line = f"{dim.key}={_text(value)}"
+            line = f"{dim.key}={search_space.value_text(value)}"
             check_point([*space.fixed, *hydra_part, line], f"the search space's value {line} ({dim.where})")
 
 
@@ -60,13 +60,3 @@ def _key_exists(cfg: DictConfig, key: str, where: str) -> None:
     hint = f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else ""
     valid = f" (valid keys of {parent or 'the config'}: {', '.join(keys)})" if keys else ""
     raise ConfigError(where, f"unknown key '{key}' in the search space{hint}{valid}")
-
-
-def _text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)

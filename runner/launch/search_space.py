@@ -213,3 +213,17 @@ def _choice(key: str, where: str, sweep: ChoiceSweep, tags) -> Dimension:
 
 def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def value_text(value: Any) -> str:
+    """A sampled parameter as override text Hydra reads back as the same value (a trial's job
+    overrides, the best trial's command, the preflight's composing of each choice)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str) and not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)

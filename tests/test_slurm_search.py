@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slurm
 
 TRIALS = 6
 SEARCH = [
-    "train", "-m", "+experiment=search_lr_l2", "data=synthetic", "data.train_size=256", "trainer.epochs=2",
+    "train", "-m", "+experiment=search_lr_l2", "data=synthetic", "data.train_size=4096", "trainer.epochs=3",
     "trainer.batch_size=32", "trainer.threads=1", f"hydra.sweeper.n_trials={TRIALS}", "trainer.progress=false",
 ]  # fmt: skip
 
@@ -25,7 +25,7 @@ SEARCH = [
 def submit(command, log, outputs) -> str:
     line = " ".join(f"'{part}'" for part in [sys.executable, "-m", "runner", *command])
     done = slurm(
-        "sbatch", "--parsable", "--cpus-per-task=1", f"--output={log}", "--export=ALL", f"--wrap={line}",
+        "sbatch", "--parsable", "--hold", "--cpus-per-task=1", f"--output={log}", "--export=ALL", f"--wrap={line}",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().split(";")[0]
@@ -38,6 +38,14 @@ def test_two_slurm_jobs_share_one_study_and_stop_together_at_n_trials(cluster, o
     command = [*SEARCH, f"hydra.sweep.dir={sweep}", f"hydra.sweeper.storage={journal}"]
     os.environ["RUNNER_OUTPUTS"] = str(outputs)  # sbatch --export=ALL hands it to the jobs
     jobs = [submit(command, tmp_path / f"worker{i}.log", outputs) for i in range(2)]
+    # Held, then released together: both workers start at once, so neither can finish the whole
+    # study before the other has joined (in CI the second job once started after the first ended).
+    assert slurm("scontrol", "release", ",".join(jobs)).returncode == 0
+    deadline = time.monotonic() + 120
+    while {job_state(job)["JobState"] for job in jobs} != {"RUNNING"}:
+        states = [job_state(job)["JobState"] for job in jobs]
+        assert time.monotonic() < deadline and "COMPLETED" not in states, f"not side by side: {states}"
+        time.sleep(0.2)
     deadline = time.monotonic() + 600
     while slurm("squeue", "-h", "-j", ",".join(jobs)).stdout.strip():
         assert time.monotonic() < deadline, "the two workers did not finish in 10 minutes"

@@ -20,13 +20,15 @@ from runner.build.data.text import streams
 from runner.build.early_stopping import EarlyStopping
 from runner.build.losses import LOSSES, build_loss, check_loss
 from runner.build.models import build_model, check_model
+from runner.build.momentum import steps_per_epoch
 from runner.build.optim import build_optimizer
-from runner.build.regularization import StepHooks, build_hooks, check_augmentation, param_groups
+from runner.build.regularization import StepHooks, build_hooks, check_augmentation, check_max_norm, param_groups
 from runner.build.schedulers import build_scheduler
 from runner.build.tasks import task_of
 from runner.config.data.text import reads_tokens
 from runner.config.data.text_classification import classifies_tokens
 from runner.config.data.text_corpus import prompt_ids, vocabulary
+from runner.config.momentum import check_momentum_optimizer
 from runner.errors import ConfigError
 
 
@@ -62,7 +64,8 @@ def assemble(cfg, device: torch.device, world_size: int = 1) -> Parts:
         data = dataclasses.replace(data, train=streams(data.train, cfg.trainer.batch_size))
     batch = cfg.trainer.batch_size * world_size  # trainer.batch_size is per rank under DDP
     optimizer = build_optimizer(cfg.optimizer, param_groups(model, cfg.regularization, len(data.train), batch))
-    scheduler = build_scheduler(cfg.scheduler, optimizer)
+    steps = steps_per_epoch(len(data.train), cfg.trainer.batch_size, world_size)  # where a per-step momentum is
+    scheduler = build_scheduler(cfg.scheduler, optimizer, cfg.optimizer.name, steps)
     hooks = build_hooks(cfg.regularization, model)
     loss_fn = task.adapt_loss(build_loss(cfg.loss, cfg.regularization))
     stopper = EarlyStopping(task.monitorable(cfg.early_stopping), cfg.trainer.divergence_factor)
@@ -112,6 +115,8 @@ def check_parts(cfg, input_shape, num_classes: int) -> None:
     check_loss(cfg.loss, cfg.regularization)
     check_loss_fits_task(cfg.loss, cfg.model.name, task_of(model))
     check_schedule_monitor(cfg.scheduler, task_of(model))
+    check_momentum_optimizer(cfg.scheduler.momentum, cfg.optimizer.name, cfg.trainer.cuda_graphs)
+    check_max_norm(cfg.regularization, model)  # a list of bounds, one per layer of this model
     check_stateful(cfg)
     check_token_inputs(cfg)
 

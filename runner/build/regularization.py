@@ -11,7 +11,9 @@ branch for any of them:
   backward (gradient clipping) and after the optimizer step (max-norm).
 
 "Weights" are the parameters with more than one dimension (linear and conv
-kernels, recurrent matrices); biases and normalisation scales are 1-d.
+kernels, recurrent matrices); biases and normalisation scales are 1-d. A "layer with
+weights" is a module that owns weights itself (a Linear, a conv, an LSTM, an embedding),
+in the model's order; the last is the output layer (max-norm's per-layer bounds).
 Label smoothing is read by the loss (runner.build.losses.build_loss).
 """
 
@@ -23,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from runner.config.regularization import RegularizationConfig
+from runner.config.regularization import RegularizationConfig, max_norm_bounds
 from runner.errors import ConfigError
 
 
@@ -126,12 +128,66 @@ def build_hooks(reg: RegularizationConfig, model: nn.Module) -> StepHooks:
     if reg.clip_grad_norm:
         hooks.after_backward.append(lambda: nn.utils.clip_grad_norm_(params, reg.clip_grad_norm))
 
-    if reg.max_norm:
-        hooks.after_step.append(lambda: apply_max_norm(weights, reg.max_norm))
+    bounded = max_norm_layers(reg, model)
+    if bounded:
+        hooks.after_step.append(lambda: apply_max_norms(bounded))
     return hooks
 
 
+def weighted_layers(model: nn.Module) -> List[Tuple[str, nn.Module, List[torch.Tensor]]]:
+    """(name, module, its weights) of each module owning weights itself, in the model's order;
+    a weight shared by two modules (tied embeddings) belongs to the first."""
+    seen, layers = set(), []
+    for name, module in model.named_modules():
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad and is_weight(p) and id(p) not in seen]
+        if own:
+            seen.update(id(p) for p in own)
+            layers.append((name, module, own))
+    return layers
+
+
+def max_norm_layers(reg: RegularizationConfig, model: nn.Module) -> List[Tuple[float, List[torch.Tensor]]]:
+    """(bound, weights) of each layer max-norm constrains: every layer with weights, less the output
+    layer with max_norm_output=false; one number bounds them all, a list one each in order (a
+    list of the wrong length: ConfigError naming the count expected). Layers with bound 0 are left out."""
+    if not any(max_norm_bounds(reg.max_norm)):
+        return []
+    layers = weighted_layers(model)
+    free = None if reg.max_norm_output or not layers else layers.pop()
+    bounds = max_norm_bounds(reg.max_norm)
+    if not isinstance(reg.max_norm, (list, tuple)):
+        bounds = bounds * len(layers)
+    if len(bounds) != len(layers):
+        named = ", ".join(_layer_name(layer) for layer in layers) or "none"
+        left = f"; the output layer {_layer_name(free)} is left free (max_norm_output=false)" if free else ""
+        raise ConfigError(
+            "regularization.max_norm",
+            f"{_count(len(bounds), 'bound')} given, and this model has {_count(len(layers), 'layer')} with "
+            f"weights to bound ({named}{left}): give {_count(len(layers), 'bound')}, in that order, or one number for all",
+        )
+    return [(bound, weights) for bound, (_, _, weights) in zip(bounds, layers) if bound]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _layer_name(layer) -> str:
+    name, module, _ = layer
+    return f"{type(module).__name__} {name}" if name else type(module).__name__
+
+
+def check_max_norm(reg: RegularizationConfig, model: nn.Module) -> None:
+    """The preflight's check (on the meta-device model): a list of bounds fits the model's layers."""
+    max_norm_layers(reg, model)
+
+
 # ---------------------------------------------------------------- the hooks
+
+
+def apply_max_norms(bounded: List[Tuple[float, List[torch.Tensor]]]) -> None:
+    for bound, weights in bounded:
+        apply_max_norm(weights, bound)
 
 
 @torch.no_grad()

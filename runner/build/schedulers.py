@@ -2,7 +2,10 @@
 
 A schedule is stepped once per epoch with that epoch's metrics row, and may ask
 the loop to stop by returning True (Nielsen's "stop after k halvings"). Every
-schedule has state_dict/load_state_dict, saved in checkpoints.
+schedule has state_dict/load_state_dict, saved in checkpoints, and `columns()`: what the
+epoch's metrics row logs of it (a momentum schedule's `momentum`; nothing for the others).
+With `scheduler.momentum` set, the schedule is wrapped with a momentum schedule
+(runner/build/momentum.py) stepped with it.
 """
 
 import math
@@ -10,7 +13,9 @@ from typing import Optional
 
 import torch
 
+from runner.build.momentum import MomentumSchedule, WithMomentum
 from runner.config.metric_names import higher_is_better
+from runner.config.momentum import check_momentum_optimizer, is_scheduled
 from runner.config.schedulers import (
     SCHEDULER_MEMBERS,
     CosineConfig,
@@ -40,7 +45,14 @@ def _monitored(row: dict, monitor: str) -> float:
 # ---------------------------------------------------------------- schedules
 
 
-class ConstantLR:
+class Schedule:
+    """What every learning-rate schedule logs of itself in the epoch's row: nothing."""
+
+    def columns(self) -> dict:
+        return {}
+
+
+class ConstantLR(Schedule):
     """Keeps the optimizer's learning rate."""
 
     def step(self, row: dict) -> bool:
@@ -53,7 +65,7 @@ class ConstantLR:
         pass
 
 
-class EpochSchedule:
+class EpochSchedule(Schedule):
     """A torch LR scheduler stepped once per epoch; never stops the run."""
 
     def __init__(self, scheduler, monitor: Optional[str] = None):
@@ -74,7 +86,7 @@ class EpochSchedule:
         self.scheduler.load_state_dict(state)
 
 
-class Halving:
+class Halving(Schedule):
     """Nielsen's schedule (Neural Networks and Deep Learning, ch. 3): multiply the
     learning rate by `factor` (a half) each time the monitored metric has gone
     `patience` epochs without a new best, and end training at the
@@ -153,5 +165,13 @@ def build_halving(cfg: HalvingConfig, optimizer):
     return Halving(cfg, optimizer)
 
 
-def build_scheduler(cfg, optimizer):
-    return SCHEDULERS.get(cfg.name, "scheduler")(cfg, optimizer)
+def build_scheduler(cfg, optimizer, optimizer_name: str = "sgd", steps_per_epoch: int = 1):
+    """The learning-rate schedule `cfg` names, with its momentum schedule if `cfg.momentum` is set
+    (optimizer_name says which momentum: SGD's and RMSprop's, or Adam's beta1; steps_per_epoch
+    places each step of a `per: step` schedule)."""
+    schedule = SCHEDULERS.get(cfg.name, "scheduler")(cfg, optimizer)
+    momentum = getattr(cfg, "momentum", None)
+    if not is_scheduled(momentum):
+        return schedule
+    check_momentum_optimizer(momentum, optimizer_name)
+    return WithMomentum(schedule, MomentumSchedule(momentum, optimizer, optimizer_name, steps_per_epoch))

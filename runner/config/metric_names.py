@@ -8,6 +8,7 @@ compare`. Here, at the config floor, because configs name them (`early_stopping.
 
 EPOCH = "epoch"
 LR = "lr"
+MOMENTUM = "momentum"  # only with a momentum schedule (scheduler.momentum): the epoch's (last step's) momentum or beta1
 SECONDS = "seconds"  # the epoch's training and evaluation time
 # trainer.diagnostics=true: columns "diagnostics/<quantity>/<layer>" (runner/fit/diagnostics.py), TensorBoard tags as named
 DIAGNOSTICS = "diagnostics"

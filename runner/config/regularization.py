@@ -2,6 +2,7 @@
 of these keys); what each key does to a run is built in runner/build/regularization.py."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from runner.errors import require
 
@@ -24,7 +25,10 @@ class RegularizationConfig:
     input_dropout: float = 0.0
     dropout_style: str = "inverted"  # inverted (PyTorch) | scale_at_test (Nielsen's network3)
     # constraints and gradient clipping
-    max_norm: float = 0.0  # > 0: after each step, rescale each unit's incoming weight vector to norm <= max_norm
+    # > 0: after each step, rescale each unit's incoming weight vector to norm <= max_norm. A number
+    # bounds every layer with weights; a list gives one bound per such layer, in order (0 = that layer free)
+    max_norm: Any = 0.0
+    max_norm_output: bool = True  # false: the output layer's weights stay unconstrained (true: as before)
     clip_grad_norm: float = 0.0  # > 0: rescale all gradients together to total L2 norm <= this
     clip_grad_value: float = 0.0  # > 0: clamp every gradient entry to [-this, this]
     # noise (training batches only)
@@ -39,10 +43,10 @@ class RegularizationConfig:
     label_smoothing: float = 0.0  # cross_entropy (and the one-hot losses): target (1 - s) * onehot + s / classes
 
     def __post_init__(self):
+        check_max_norm_bounds(self.max_norm)
         for key in (
             "l2",
             "l1",
-            "max_norm",
             "clip_grad_norm",
             "clip_grad_value",
             "input_noise",
@@ -69,3 +73,21 @@ class RegularizationConfig:
         )
         require(self.augment_rotate <= 180, "augment_rotate", f"degrees in [0, 180], got {self.augment_rotate}")
         require(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
+
+
+def check_max_norm_bounds(max_norm) -> None:
+    """A number >= 0, or a list of them (one per layer with weights; the model says how many)."""
+    bounds = max_norm if isinstance(max_norm, (list, tuple)) else [max_norm]
+    for bound in bounds:
+        number = isinstance(bound, (int, float)) and not isinstance(bound, bool)
+        require(
+            number and bound >= 0,
+            "max_norm",
+            f"a bound >= 0 (0 = off) or a list of bounds, one per layer with weights; got {max_norm!r}",
+        )
+    require(len(bounds) > 0, "max_norm", "an empty list bounds no layer; give one bound per layer, or 0 for none")
+
+
+def max_norm_bounds(max_norm) -> list:
+    """The bounds as a list, or one number standing for every layer (a list of one)."""
+    return list(max_norm) if isinstance(max_norm, (list, tuple)) else [max_norm]

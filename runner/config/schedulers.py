@@ -1,11 +1,15 @@
 """Schemas of the scheduler group (`scheduler=none|step|exponential|cosine|plateau|halving`);
-the schedules are built in runner/build/schedulers.py."""
+the schedules are built in runner/build/schedulers.py.
 
-from dataclasses import dataclass
+Every member also has `momentum`: a momentum schedule run beside the learning-rate one
+(runner/config/momentum.py), off while its start and end are null."""
+
+from dataclasses import dataclass, field
 from typing import Optional
 
 from runner.config.members import Members
 from runner.config.metric_names import MONITORS, VAL_ACCURACY, VAL_LOSS
+from runner.config.momentum import MomentumScheduleConfig
 from runner.errors import require
 
 
@@ -17,6 +21,9 @@ def _check_monitor(monitor: str, mode: str) -> None:
 @dataclass
 class NoSchedulerConfig:
     name: str = "none"
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
 
 
 @dataclass
@@ -24,6 +31,10 @@ class StepConfig:
     name: str = "step"
     step_size: int = 10  # epochs between decays
     gamma: float = 0.1  # lr <- gamma * lr every step_size epochs
+
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
 
     def __post_init__(self):
         require(self.step_size >= 1, "step_size", f"at least 1 epoch, got {self.step_size}")
@@ -35,6 +46,10 @@ class ExponentialConfig:
     name: str = "exponential"
     gamma: float = 0.95  # lr <- gamma * lr every epoch
 
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
+
     def __post_init__(self):
         require(0 < self.gamma <= 1, "gamma", f"a factor in (0, 1], got {self.gamma}")
 
@@ -44,6 +59,10 @@ class CosineConfig:
     name: str = "cosine"
     t_max: int = 10  # epochs from the initial lr down to eta_min (the YAML sets ${trainer.epochs})
     eta_min: float = 0.0
+
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
 
     def __post_init__(self):
         require(self.t_max >= 1, "t_max", f"at least 1 epoch, got {self.t_max}")
@@ -61,6 +80,10 @@ class PlateauConfig:
     threshold_mode: str = "rel"
     cooldown: int = 0
     min_lr: float = 0.0
+
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
 
     def __post_init__(self):
         _check_monitor(self.monitor, self.mode)
@@ -85,6 +108,10 @@ class HalvingConfig:
     max_halvings: Optional[int] = 7  # k: stop at the k-th halving (lr = initial / 2**k); null = never stop
     factor: float = 0.5
     min_delta: float = 0.0  # an improvement must beat the best by more than this
+
+    momentum: MomentumScheduleConfig = field(
+        default_factory=MomentumScheduleConfig
+    )  # beside this one (off: null start)
 
     def __post_init__(self):
         _check_monitor(self.monitor, self.mode)

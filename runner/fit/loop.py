@@ -176,6 +176,7 @@ def one_epoch(run: Run, progress: Progress, epoch: int) -> Optional[str]:
         **prefixed("val", run.evaluate(p.data.val)),
         **(prefixed("test", run.evaluate(p.data.test)) if trainer.test_every_epoch else {}),
         LR: p.optimizer.param_groups[0]["lr"],
+        **p.scheduler.columns(),  # a momentum schedule's momentum (scheduler.momentum), next to the lr
         SECONDS: round(seconds, 4),
         **(run.diagnostics.columns() if run.diagnostics else {}),  # per-layer norms after the last step
     }

@@ -13,6 +13,7 @@ from runner.config.metric_names import (
     DIAGNOSTICS,
     EPOCH,
     LR,
+    MOMENTUM,
     PERPLEXITY,
     SECONDS,
     TRAIN_ACCURACY,
@@ -157,5 +158,8 @@ def _summary_line(row: dict, total_epochs: int, improved: bool) -> str:
         f"epoch {row[EPOCH]:>{len(str(total_epochs))}}/{total_epochs}"
         f"  train loss {row[TRAIN_LOSS]:.4f} {scores('train')}"
         f"  val loss {row[VAL_LOSS]:.4f} {scores('val')}"
-        f"  lr {row[LR]:.3g}  {row[SECONDS]:.1f}s" + ("  *best*" if improved else "")
+        f"  lr {row[LR]:.3g}"
+        + (f"  momentum {row[MOMENTUM]:.3g}" if MOMENTUM in row else "")  # with scheduler.momentum only
+        + f"  {row[SECONDS]:.1f}s"
+        + ("  *best*" if improved else "")
     )

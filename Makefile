@@ -6,6 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
+# `make test` spreads tests over one process per core (pytest-xdist; whole modules stay
+# together, so a module's fixtures are made once); WORKERS=0 runs them in this process.
+WORKERS ?= auto
 
 .PHONY: install run test test-all lint bench bench-gpu clean
 
@@ -20,9 +23,9 @@ run: $(STAMP)  ## train the default experiment (extra overrides: make run ARGS="
 	$(BIN)/runner train $(ARGS)
 
 test: $(STAMP)  ## the fast test suite (slow/gpu/slurm tests are deselected)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(ARGS)
 
-test-all: $(STAMP)  ## every test, including the slow ones
+test-all: $(STAMP)  ## every test, including the slow ones (in one process: some time themselves or share a cluster)
 	$(BIN)/python -m pytest -m "" $(ARGS)
 
 lint: $(STAMP)  ## ruff: formatting and lint rules (pyproject.toml [tool.ruff]); `make lint ARGS=--fix` to repair

@@ -160,7 +160,10 @@ def test_a_language_model_reads_token_ids(cli, tmp_path):
     initial loss is ln V over the vocabulary."""
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat. a dog ran far. " * 200)
-    result = cli("diagnose", f"data.path={corpus}", "data=text", "model=transformer", "--examples", "32", "--json")
+    small = ["model.n_layer=1", "model.n_embd=32", "model.n_head=2", "data.context=16", "model.block_size=16"]
+    result = cli(
+        "diagnose", f"data.path={corpus}", "data=text", "model=transformer", *small, "--examples", "32", "--json"
+    )
     checks = checks_of(result)
     assert checks["batch independence"]["verdict"] == "ok" and checks["batch independence"]["value"] == 0
     initial = checks["initial loss"]

@@ -214,9 +214,12 @@ def _refuse_huge_sweep(count: int, base: DictConfig) -> None:
         )
 
 
-def sweep_progress(points: List[List[str]], quiet_below: int = 50):
+QUIET_BELOW = 50  # sweeps with fewer points are checked without a word (a few seconds)
+
+
+def sweep_progress(points: List[List[str]]):
     """(number, point) pairs; for a big sweep, a line with the count and the time the check will take, then a bar."""
-    if len(points) < quiet_below:
+    if len(points) < QUIET_BELOW:
         yield from enumerate(points)
         return
     from tqdm.auto import tqdm

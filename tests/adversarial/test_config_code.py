@@ -236,11 +236,13 @@ def test_a_huge_sweep_is_refused_unless_confirmed(cli, outputs):
 
 def test_a_big_sweep_says_how_long_its_check_takes(cli, outputs, monkeypatch):
     import runner.launch.app
+    import runner.launch.preflight
 
     monkeypatch.setattr(runner.launch.app, "run_sweep", lambda *a, **k: None)  # the check is what is measured
-    result = cli("train", "-m", *TINY, "seed=" + ",".join(map(str, range(60))))
+    monkeypatch.setattr(runner.launch.preflight, "QUIET_BELOW", 8)  # "big" from 8 points: 60 took 27 s to check
+    result = cli("train", "-m", *TINY, "seed=" + ",".join(map(str, range(9))))
     assert result.code == 0, result.err
-    assert "checking 60 sweep points before the first runs (about" in result.err
+    assert "checking 9 sweep points before the first runs (about" in result.err
 
 
 def test_an_overlong_key_is_one_line(cli, outputs):

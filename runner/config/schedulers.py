@@ -13,6 +13,11 @@ from runner.config.momentum import MomentumScheduleConfig
 from runner.errors import require
 
 
+def beside_momentum():
+    """Every member's `momentum` key: a momentum schedule beside its lr schedule (off: null start)."""
+    return field(default_factory=MomentumScheduleConfig)
+
+
 def _check_monitor(monitor: str, mode: str) -> None:
     require(monitor in MONITORS, "monitor", f"unknown metric '{monitor}'; choose one of: {', '.join(MONITORS)}")
     require(mode in ("auto", "min", "max"), "mode", f"choose one of: auto, min, max (got '{mode}')")
@@ -21,9 +26,7 @@ def _check_monitor(monitor: str, mode: str) -> None:
 @dataclass
 class NoSchedulerConfig:
     name: str = "none"
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
 
 @dataclass
@@ -32,9 +35,7 @@ class StepConfig:
     step_size: int = 10  # epochs between decays
     gamma: float = 0.1  # lr <- gamma * lr every step_size epochs
 
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
     def __post_init__(self):
         require(self.step_size >= 1, "step_size", f"at least 1 epoch, got {self.step_size}")
@@ -46,9 +47,7 @@ class ExponentialConfig:
     name: str = "exponential"
     gamma: float = 0.95  # lr <- gamma * lr every epoch
 
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
     def __post_init__(self):
         require(0 < self.gamma <= 1, "gamma", f"a factor in (0, 1], got {self.gamma}")
@@ -60,9 +59,7 @@ class CosineConfig:
     t_max: int = 10  # epochs from the initial lr down to eta_min (the YAML sets ${trainer.epochs})
     eta_min: float = 0.0
 
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
     def __post_init__(self):
         require(self.t_max >= 1, "t_max", f"at least 1 epoch, got {self.t_max}")
@@ -81,9 +78,7 @@ class PlateauConfig:
     cooldown: int = 0
     min_lr: float = 0.0
 
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
     def __post_init__(self):
         _check_monitor(self.monitor, self.mode)
@@ -109,9 +104,7 @@ class HalvingConfig:
     factor: float = 0.5
     min_delta: float = 0.0  # an improvement must beat the best by more than this
 
-    momentum: MomentumScheduleConfig = field(
-        default_factory=MomentumScheduleConfig
-    )  # beside this one (off: null start)
+    momentum: MomentumScheduleConfig = beside_momentum()
 
     def __post_init__(self):
         _check_monitor(self.monitor, self.mode)
